@@ -1,0 +1,273 @@
+//! Checks that need more than a type: ranges, and values that must agree with each other.
+//! Errors stop the daemon; warnings are printed and it starts anyway.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use super::{Config, Protocol};
+use crate::pack::{MAX_CELLS, PLAUSIBLE_CELL_MAX_MV, PLAUSIBLE_CELL_MIN_MV};
+
+/// What validation found: `(key path, message)` pairs.
+#[derive(Debug, Default, PartialEq)]
+pub struct Findings {
+    pub errors: Vec<(String, String)>,
+    pub warnings: Vec<(String, String)>,
+}
+
+impl Findings {
+    fn error(&mut self, key: impl Into<String>, message: impl Into<String>) {
+        self.errors.push((key.into(), message.into()));
+    }
+    fn warn(&mut self, key: impl Into<String>, message: impl Into<String>) {
+        self.warnings.push((key.into(), message.into()));
+    }
+}
+
+/// Largest current the CAN frame can carry: 0x351 CCL/DCL are s16 in 0.1 A
+/// (victron-can.md §3.2), so 3276.7 A.
+pub const MAX_CAN_CURRENT_A: f64 = 3276.7;
+
+/// JK NW: "minimum interval between each packet is 100 ms" (jk-nw.md §1.1).
+const MIN_POLL_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Venus treats a few seconds without 0x351 as a lost BMS (victron-can.md §3.7).
+const MAX_SAFE_CAN_INTERVAL: Duration = Duration::from_secs(3);
+
+/// JK-PB DIP switches give addresses 1..=15; 0 makes a BMS the bus master (jk02.md).
+const JK_PB_ADDRESSES: std::ops::RangeInclusive<u8> = 1..=15;
+
+/// Validate everything; the result lists every problem, not only the first.
+pub fn validate(config: &Config) -> Findings {
+    let mut found = Findings::default();
+    battery(config, &mut found);
+    timing(config, &mut found);
+    can(config, &mut found);
+    packs(config, &mut found);
+    found
+}
+
+fn battery(config: &Config, found: &mut Findings) {
+    let b = &config.battery;
+    if !(1..=MAX_CELLS).contains(&b.cells) {
+        found.error(
+            "battery.cells",
+            format!(
+                "{} cells in series: busbar supports 1..={MAX_CELLS}",
+                b.cells
+            ),
+        );
+    }
+    // Cell voltages must lie where a reading is plausible at all (DESIGN.md rule 1).
+    let plausible =
+        f64::from(PLAUSIBLE_CELL_MIN_MV) / 1000.0..=f64::from(PLAUSIBLE_CELL_MAX_MV) / 1000.0;
+    let mut voltages_ok = true;
+    for (key, v) in [
+        ("battery.charge_voltage", b.charge_voltage),
+        ("battery.float_voltage", b.float_voltage),
+        ("battery.discharge_voltage", b.discharge_voltage),
+    ] {
+        if !plausible.contains(&v) {
+            voltages_ok = false;
+            found.error(
+                key,
+                format!(
+                    "{v} V per cell is outside {:.1}..={:.1} V (this is a per-cell value, not the pack voltage)",
+                    plausible.start(),
+                    plausible.end()
+                ),
+            );
+        }
+    }
+    if voltages_ok {
+        if b.float_voltage > b.charge_voltage {
+            found.error(
+                "battery.float_voltage",
+                format!(
+                    "float voltage {} V is above the charge (absorption) voltage {} V",
+                    b.float_voltage, b.charge_voltage
+                ),
+            );
+        }
+        if b.discharge_voltage >= b.float_voltage.min(b.charge_voltage) {
+            found.error(
+                "battery.discharge_voltage",
+                format!(
+                    "discharge voltage {} V must be below the float ({} V) and charge ({} V) voltages",
+                    b.discharge_voltage, b.float_voltage, b.charge_voltage
+                ),
+            );
+        }
+    }
+    current(found, "battery.max_charge_current", b.max_charge_current);
+    current(
+        found,
+        "battery.max_discharge_current",
+        b.max_discharge_current,
+    );
+}
+
+fn current(found: &mut Findings, key: &str, amps: f64) {
+    if !(0.0..=MAX_CAN_CURRENT_A).contains(&amps) {
+        found.error(
+            key,
+            format!(
+                "{amps} A is outside 0..={MAX_CAN_CURRENT_A} A (what CAN frame 0x351 can carry)"
+            ),
+        );
+    }
+}
+
+fn timing(config: &Config, found: &mut Findings) {
+    let t = &config.timing;
+    let show = |d: Duration| humantime::format_duration(d).to_string();
+    if t.poll_interval < MIN_POLL_INTERVAL {
+        found.error(
+            "timing.poll_interval",
+            format!(
+                "{} is shorter than the {} a JK BMS needs between requests",
+                show(t.poll_interval),
+                show(MIN_POLL_INTERVAL)
+            ),
+        );
+    }
+    if t.offline_after <= t.poll_interval {
+        found.error(
+            "timing.offline_after",
+            format!(
+                "{} is not longer than poll_interval ({}): every pack would flap offline between polls",
+                show(t.offline_after),
+                show(t.poll_interval)
+            ),
+        );
+    } else if t.offline_after < 2 * t.poll_interval {
+        found.warn(
+            "timing.offline_after",
+            format!(
+                "{} allows less than two polls ({}): one lost reply takes a pack offline",
+                show(t.offline_after),
+                show(t.poll_interval)
+            ),
+        );
+    }
+    if t.can_interval.is_zero() {
+        found.error("timing.can_interval", "must be longer than 0");
+    } else if t.can_interval > MAX_SAFE_CAN_INTERVAL {
+        found.warn(
+            "timing.can_interval",
+            format!(
+                "{}: a Victron GX may declare the battery lost after a few seconds without frame 0x351",
+                show(t.can_interval)
+            ),
+        );
+    }
+}
+
+fn can(config: &Config, found: &mut Findings) {
+    let interface = config.can.interface.as_str();
+    match interface.strip_prefix("candump:") {
+        Some("") => found.error(
+            "can.interface",
+            "\"candump:\" needs a target: \"candump:-\" for stdout or \"candump:PATH\"",
+        ),
+        Some(_) => {}
+        // Linux interface names are at most 15 bytes (IFNAMSIZ - 1) and contain no '/' or space.
+        None if interface.is_empty() || interface.len() > 15 || interface.contains(['/', ' ']) => {
+            found.error(
+                "can.interface",
+                format!(
+                    "\"{interface}\" is not a network interface name (like \"can0\") nor \"candump:-\" / \"candump:PATH\""
+                ),
+            )
+        }
+        None => {}
+    }
+}
+
+fn packs(config: &Config, found: &mut Findings) {
+    if config.packs.is_empty() {
+        found.error(
+            "pack",
+            "no [[pack]] configured: busbar needs at least one pack to read",
+        );
+        return;
+    }
+    let mut names: HashMap<&str, usize> = HashMap::new();
+    // port -> (protocol, first pack index, addresses seen)
+    let mut ports: HashMap<&std::path::Path, (Protocol, usize, HashMap<u8, usize>)> =
+        HashMap::new();
+    for (i, pack) in config.packs.iter().enumerate() {
+        let key = |field: &str| format!("pack[{i}].{field}");
+        if pack.name.trim().is_empty() {
+            found.error(
+                key("name"),
+                "a pack needs a name (it is shown in logs and on CAN)",
+            );
+        } else if let Some(first) = names.insert(&pack.name, i) {
+            found.error(
+                key("name"),
+                format!("name \"{}\" is already used by pack[{first}]", pack.name),
+            );
+        }
+        if pack.port.as_os_str().is_empty() {
+            found.error(key("port"), "a pack needs a serial port");
+        }
+        current(found, &key("max_charge_current"), pack.max_charge_current);
+        current(
+            found,
+            &key("max_discharge_current"),
+            pack.max_discharge_current,
+        );
+
+        match (pack.protocol, pack.address) {
+            (Protocol::JkPb, None) => found.error(
+                key("address"),
+                "jk-pb packs share an RS485 bus and need the DIP-switch address (1..=15)",
+            ),
+            (Protocol::JkPb, Some(0)) => found.error(
+                key("address"),
+                "address 0 makes a JK-PB the bus master, which then answers no requests: set the DIP switches to 1..=15",
+            ),
+            (Protocol::JkPb, Some(a)) if !JK_PB_ADDRESSES.contains(&a) => found.error(
+                key("address"),
+                format!("address {a} is outside the DIP-switch range 1..=15"),
+            ),
+            (Protocol::JkNw, Some(_)) => found.warn(
+                key("address"),
+                "jk-nw has no bus address; the value is ignored",
+            ),
+            _ => {}
+        }
+
+        let entry = ports
+            .entry(pack.port.as_path())
+            .or_insert_with(|| (pack.protocol, i, HashMap::new()));
+        let (protocol, first, addresses) = entry;
+        if *first == i {
+            // First pack on this port.
+        } else if *protocol != pack.protocol {
+            found.error(
+                key("port"),
+                format!(
+                    "{} is already used by pack[{first}] with protocol {protocol}; one port speaks one protocol",
+                    pack.port.display()
+                ),
+            );
+        } else if pack.protocol == Protocol::JkNw {
+            found.error(
+                key("port"),
+                format!(
+                    "{} is already used by pack[{first}]: a jk-nw port connects exactly one BMS (only jk-pb packs share a bus)",
+                    pack.port.display()
+                ),
+            );
+        }
+        if let (Protocol::JkPb, Some(address)) = (pack.protocol, pack.address) {
+            if let Some(other) = addresses.insert(address, i) {
+                found.error(
+                    key("address"),
+                    format!("address {address} is already used by pack[{other}] on the same bus"),
+                );
+            }
+        }
+    }
+}
