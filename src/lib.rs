@@ -6,3 +6,5 @@
 
 pub mod config;
 pub mod pack;
+pub mod serial;
+pub mod sim;

@@ -1,0 +1,83 @@
+//! The command line of DESIGN.md "Contract / Command line".
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::config::Protocol;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "busbar",
+    version,
+    about = "Several JK-BMS packs on one busbar, presented as one battery on CAN",
+    long_about = "busbar reads every JK-BMS pack over its serial port and sends one battery's \
+                  limits (CVL/CCL/DCL) to a Victron GX or Pylontech-protocol inverter over CAN. \
+                  A pack that is not heard contributes nothing."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate a configuration file and print the effective settings.
+    CheckConfig {
+        /// The TOML file.
+        path: PathBuf,
+    },
+    /// Read one pack once and print what it says.
+    Probe {
+        /// Serial port of the BMS, e.g. /dev/serial/by-id/usb-FTDI_...-port0.
+        #[arg(long)]
+        port: PathBuf,
+        /// Protocol the BMS speaks.
+        #[arg(long, value_enum, default_value = "jk-nw")]
+        protocol: ProtocolArg,
+        /// jk-pb only: DIP-switch address of the BMS on the bus.
+        #[arg(long)]
+        address: Option<u8>,
+        /// Print one JSON object instead of the human-readable report.
+        #[arg(long)]
+        json: bool,
+        /// How long to wait for each answer.
+        #[arg(long, value_parser = humantime::parse_duration, default_value = "1s")]
+        timeout: Duration,
+        /// How many times to ask before giving up.
+        #[arg(long, default_value_t = 3)]
+        tries: u32,
+    },
+    /// Simulate JK BMS packs on pseudo-terminals; prints one `NAME PATH` line per pack and runs
+    /// until stopped.
+    Sim {
+        /// Number of packs.
+        #[arg(long, default_value_t = 1)]
+        packs: usize,
+        /// Protocol the simulated BMS speak.
+        #[arg(long, value_enum, default_value = "jk-nw")]
+        protocol: ProtocolArg,
+        /// Cells in series per pack.
+        #[arg(long, default_value_t = 16)]
+        cells: usize,
+    },
+}
+
+/// `--protocol` values; the names are those of the config file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ProtocolArg {
+    #[value(name = "jk-nw")]
+    JkNw,
+    #[value(name = "jk-pb")]
+    JkPb,
+}
+
+impl From<ProtocolArg> for Protocol {
+    fn from(p: ProtocolArg) -> Self {
+        match p {
+            ProtocolArg::JkNw => Protocol::JkNw,
+            ProtocolArg::JkPb => Protocol::JkPb,
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! Simulated BMS on pseudo-terminals: each pack gets a pty whose far end behaves like a JK BMS
+//! behind a USB-serial adapter. It answers the real requests with frames built by the real codec,
+//! so everything that reads it goes through the same path as with hardware.
+
+use std::io;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tokio_serial::SerialStream;
+
+use super::model::{Faults, SimPack};
+use crate::config::Protocol;
+use crate::jk_nw;
+
+/// What a simulator needs to be told while it runs.
+pub type SharedFaults = Arc<Mutex<Faults>>;
+
+/// A running simulated pack.
+pub struct SimulatedPack {
+    pub name: String,
+    /// The path a reader opens, e.g. `/dev/pts/7`.
+    pub path: PathBuf,
+    /// Switch faults on and off while it runs.
+    pub faults: SharedFaults,
+    pub task: JoinHandle<()>,
+}
+
+impl Drop for SimulatedPack {
+    fn drop(&mut self) {
+        // Closing the pty is what a vanished adapter looks like to a reader.
+        self.task.abort();
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("cannot create a pseudo-terminal: {0}")]
+    Pty(#[from] tokio_serial::Error),
+    #[error("the simulator does not speak {0} yet")]
+    Unsupported(Protocol),
+    #[error("at most {max} cells per pack, {got} asked", max = crate::pack::MAX_CELLS)]
+    TooManyCells { got: usize },
+    #[error("waiting for a stop signal: {0}")]
+    Signal(#[source] io::Error),
+}
+
+/// Start pack number `index` (0-based) speaking jk-nw on a new pty. `start` is the simulator's
+/// time zero, shared by all packs so they drift together.
+pub fn spawn_jk_nw(index: usize, cells: usize, start: Instant) -> Result<SimulatedPack, SimError> {
+    if cells > crate::pack::MAX_CELLS {
+        return Err(SimError::TooManyCells { got: cells });
+    }
+    let (master, slave) = SerialStream::pair()?;
+    let path = PathBuf::from(slave_name(&slave)?);
+    let faults = SharedFaults::default();
+    let model = SimPack::new(index, cells);
+    let task = tokio::spawn(serve_jk_nw(master, slave, model, faults.clone(), start));
+    Ok(SimulatedPack {
+        name: format!("pack{}", index + 1),
+        path,
+        faults,
+        task,
+    })
+}
+
+fn slave_name(slave: &SerialStream) -> Result<String, SimError> {
+    use tokio_serial::SerialPort;
+    slave.name().ok_or_else(|| {
+        SimError::Pty(tokio_serial::Error::new(
+            tokio_serial::ErrorKind::Unknown,
+            "pty has no name",
+        ))
+    })
+}
+
+/// Answer every read-all request on `master` until the task is dropped. `slave` is held open so
+/// the pty survives readers closing and reopening it.
+async fn serve_jk_nw(
+    mut master: SerialStream,
+    _slave: SerialStream,
+    model: SimPack,
+    faults: SharedFaults,
+    start: Instant,
+) {
+    let mut decoder = jk_nw::Decoder::new();
+    let mut buf = [0u8; 256];
+    let mut reply = Vec::with_capacity(512);
+    loop {
+        let n = match master.read(&mut buf).await {
+            Ok(0) | Err(_) => {
+                // No reader attached (EIO on some kernels): wait instead of spinning.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
+            }
+            Ok(n) => n,
+        };
+        decoder.push(&buf[..n]);
+        let mut requests = 0;
+        while let Some(frame) = decoder.next_frame() {
+            if let Ok(frame) = frame {
+                if jk_nw::parse_request(&frame).is_ok() {
+                    requests += 1;
+                }
+            }
+        }
+        for _ in 0..requests {
+            let faults = faults.lock().unwrap_or_else(PoisonError::into_inner).clone();
+            if faults.silent {
+                continue;
+            }
+            reply.clear();
+            if faults.garbage {
+                // Noise as seen on long RS485/TTL cables, including a false start byte.
+                reply.extend_from_slice(&[0x00, 0xFF, 0x4E, 0x13, 0x57, 0x68]);
+            }
+            let snapshot = model.snapshot(start.elapsed(), &faults);
+            jk_nw::NwReply::lfp16(snapshot).encode(&mut reply);
+            if faults.bad_checksum {
+                if let Some(last) = reply.last_mut() {
+                    *last ^= 0x5A;
+                }
+            }
+            if master.write_all(&reply).await.is_err() {
+                break;
+            }
+        }
+    }
+}
+
+/// `busbar sim`: start the packs, print `NAME PATH` per pack, run until SIGINT/SIGTERM.
+pub async fn run_until_stopped(
+    packs: usize,
+    protocol: Protocol,
+    cells: usize,
+) -> Result<(), SimError> {
+    if protocol != Protocol::JkNw {
+        return Err(SimError::Unsupported(protocol));
+    }
+    let start = Instant::now();
+    let mut running = Vec::with_capacity(packs);
+    for index in 0..packs {
+        let pack = spawn_jk_nw(index, cells, start)?;
+        println!("{} {}", pack.name, pack.path.display());
+        running.push(pack);
+    }
+    // Tests and scripts read the paths as soon as they appear.
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    tracing::info!(packs, %protocol, cells, "simulated packs ready; stop with Ctrl-C");
+    wait_for_stop().await.map_err(SimError::Signal)?;
+    Ok(())
+}
+
+/// Resolve on SIGINT or SIGTERM.
+pub async fn wait_for_stop() -> io::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r,
+        _ = term.recv() => Ok(()),
+    }
+}
