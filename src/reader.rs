@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use crate::jk_nw::{self, NwReply};
+use crate::jk_nw::{self, DecodeError, FrameError, NwReply};
 use crate::pack::PackSnapshot;
 use crate::serial::{LinkError, SerialLink};
 
@@ -48,7 +48,10 @@ impl ReadError {
         matches!(
             self,
             ReadError::Link {
-                source: LinkError::Open { .. } | LinkError::Gone { .. } | LinkError::Waiting { .. } | LinkError::Io { .. },
+                source: LinkError::Open { .. }
+                    | LinkError::Gone { .. }
+                    | LinkError::Waiting { .. }
+                    | LinkError::Io { .. },
                 ..
             }
         )
@@ -71,21 +74,25 @@ pub async fn read_jk_nw(
     timeout: Duration,
 ) -> Result<NwRead, ReadError> {
     // Bytes left from an earlier, timed-out exchange belong to no request of ours.
-    decoder.clear();
+    decoder.reset();
     let mut bad_frames = 0u32;
     let mut last_bad: Option<String> = None;
     let result = link
         .exchange(&jk_nw::READ_ALL_REQUEST, timeout, |chunk| {
-            decoder.push(chunk);
-            while let Some(frame) = decoder.next_frame() {
-                let decoded = frame
-                    .map_err(|e| e.to_string())
-                    .and_then(|f| jk_nw::decode_frame(&f).map_err(|e| e.to_string()));
-                match decoded {
-                    Ok(reply) => return Some(reply),
-                    Err(why) => {
-                        bad_frames += 1;
-                        last_bad = Some(why);
+            let mut rest = chunk;
+            while !rest.is_empty() {
+                // The decoder's buffer is bounded; it takes what fits once drained.
+                let taken = decoder.push(rest);
+                rest = &rest[taken..];
+                while let Some(decoded) = decoder.next_reply() {
+                    match decoded {
+                        Ok(reply) => return Some(reply),
+                        // Noise between frames is not a frame; it costs nothing but bytes.
+                        Err(DecodeError::Frame(FrameError::GarbageSkipped(_))) => {}
+                        Err(why) => {
+                            bad_frames += 1;
+                            last_bad = Some(why.to_string());
+                        }
                     }
                 }
             }

@@ -13,8 +13,16 @@ fn example() -> PathBuf {
 
 #[test]
 fn the_example_config_checks_and_prints_effective_settings() {
-    let out = busbar().arg("check-config").arg(example()).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = busbar()
+        .arg("check-config")
+        .arg(example())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.contains("valid"));
     // Defaults are filled in and every pack is listed.
@@ -27,9 +35,11 @@ fn an_invalid_config_exits_non_zero_naming_file_line_and_key() {
     let dir = std::env::temp_dir().join(format!("busbar-check-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("bad.toml");
-    let source = std::fs::read_to_string(example())
-        .unwrap()
-        .replacen("float_voltage = 3.375", "float_voltage = 3.60", 1);
+    let source = std::fs::read_to_string(example()).unwrap().replacen(
+        "float_voltage = 3.375",
+        "float_voltage = 3.60",
+        1,
+    );
     std::fs::write(&path, source).unwrap();
     let out = busbar().arg("check-config").arg(&path).output().unwrap();
     assert!(!out.status.success());
@@ -48,5 +58,8 @@ fn a_missing_file_exits_non_zero_with_the_reason() {
         .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(stderr.contains("/nonexistent/busbar.toml: cannot read"), "{stderr}");
+    assert!(
+        stderr.contains("/nonexistent/busbar.toml: cannot read"),
+        "{stderr}"
+    );
 }

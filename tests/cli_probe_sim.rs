@@ -53,7 +53,11 @@ fn probe_json_reads_a_simulated_pack() {
             .args(["probe", "--protocol", "jk-nw", "--json", "--port", port])
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         let cells = v["cell_voltages"].as_array().unwrap();
         assert_eq!(cells.len(), 16);
@@ -84,7 +88,11 @@ fn probe_human_output_names_the_essentials() {
         .args(["probe", "--port", &sim.ports[0].1])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     for word in ["16 cells", "voltage", "SOC", "MOSFETs", "charge on", "T1"] {
         assert!(text.contains(word), "missing {word:?} in\n{text}");
@@ -100,7 +108,10 @@ fn probe_of_a_missing_port_fails_at_once_with_the_reason() {
         .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(stderr.contains("cannot open /dev/does-not-exist-busbar"), "{stderr}");
+    assert!(
+        stderr.contains("cannot open /dev/does-not-exist-busbar"),
+        "{stderr}"
+    );
     assert!(started.elapsed() < Duration::from_secs(5));
 }
 
@@ -110,7 +121,15 @@ async fn probe_of_a_silent_bms_fails_after_its_tries() {
     let (_master, slave) = tokio_serial::SerialStream::pair().unwrap();
     let path = tokio_serial::SerialPort::name(&slave).unwrap();
     let out = busbar()
-        .args(["probe", "--port", &path, "--timeout", "200ms", "--tries", "2"])
+        .args([
+            "probe",
+            "--port",
+            &path,
+            "--timeout",
+            "200ms",
+            "--tries",
+            "2",
+        ])
         .output()
         .unwrap();
     assert!(!out.status.success());

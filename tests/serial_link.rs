@@ -55,14 +55,19 @@ async fn silence_is_a_timeout_and_keeps_the_port_open() {
         .exchange(b"?", Duration::from_millis(100), until_len(1))
         .await
         .unwrap_err();
-    assert!(matches!(err, LinkError::Timeout { received: 0, .. }), "{err}");
+    assert!(
+        matches!(err, LinkError::Timeout { received: 0, .. }),
+        "{err}"
+    );
     assert!(link.is_open(), "a silent BMS is not a broken adapter");
 }
 
 #[tokio::test]
 async fn a_missing_port_is_an_open_error_then_waits_for_the_backoff() {
-    let mut link = SerialLink::new("/dev/busbar-no-such-port")
-        .with_backoff(Backoff::new(Duration::from_secs(60), Duration::from_secs(60)));
+    let mut link = SerialLink::new("/dev/busbar-no-such-port").with_backoff(Backoff::new(
+        Duration::from_secs(60),
+        Duration::from_secs(60),
+    ));
     let err = link
         .exchange(b"?", Duration::from_millis(100), until_len(1))
         .await
@@ -79,8 +84,10 @@ async fn a_missing_port_is_an_open_error_then_waits_for_the_backoff() {
 #[tokio::test]
 async fn a_vanished_adapter_closes_the_link() {
     let (path, device_task, slave) = device(b"OK");
-    let mut link = SerialLink::new(&path)
-        .with_backoff(Backoff::new(Duration::from_secs(60), Duration::from_secs(60)));
+    let mut link = SerialLink::new(&path).with_backoff(Backoff::new(
+        Duration::from_secs(60),
+        Duration::from_secs(60),
+    ));
     link.exchange(b"?", Duration::from_secs(2), until_len(2))
         .await
         .unwrap();

@@ -4,3 +4,4 @@
 pub mod model;
 
 pub use model::{Faults, SimPack};
+pub mod server;

@@ -193,13 +193,10 @@ fn interpolate(table: &[(f64, f64)], x: f64) -> f64 {
     if x >= last.0 {
         return last.1;
     }
-    table
-        .windows(2)
-        .find(|w| x <= w[1].0)
-        .map_or(last.1, |w| {
-            let ((x0, y0), (x1, y1)) = (w[0], w[1]);
-            y0 + (y1 - y0) * (x - x0) / (x1 - x0)
-        })
+    table.windows(2).find(|w| x <= w[1].0).map_or(last.1, |w| {
+        let ((x0, y0), (x1, y1)) = (w[0], w[1]);
+        y0 + (y1 - y0) * (x - x0) / (x1 - x0)
+    })
 }
 
 #[cfg(test)]
@@ -212,7 +209,11 @@ mod tests {
             let pack = SimPack::new(index, 16);
             for minute in 0..60 {
                 let s = pack.snapshot(Duration::from_secs(minute * 60), &Faults::default());
-                assert_eq!(s.check_plausible(16), Ok(()), "pack {index} minute {minute}");
+                assert_eq!(
+                    s.check_plausible(16),
+                    Ok(()),
+                    "pack {index} minute {minute}"
+                );
                 let (_, max) = s.max_cell().unwrap();
                 let (_, min) = s.min_cell().unwrap();
                 assert!((2900..=3600).contains(&min) && max <= 3600, "{min}..{max}");
@@ -229,7 +230,10 @@ mod tests {
         let t0 = Duration::from_secs(60);
         let t1 = Duration::from_secs(300);
         let f = Faults::default();
-        assert_ne!(a.snapshot(t0, &f).cell_voltages_mv, b.snapshot(t0, &f).cell_voltages_mv);
+        assert_ne!(
+            a.snapshot(t0, &f).cell_voltages_mv,
+            b.snapshot(t0, &f).cell_voltages_mv
+        );
         assert_ne!(a.snapshot(t0, &f).current_ma, a.snapshot(t1, &f).current_ma);
         assert_ne!(a.soc_pct(t0), a.soc_pct(t1));
     }
@@ -242,7 +246,10 @@ mod tests {
         // Midpoint rule: exact to second order over a short step.
         let expected = p.current_a(t + dt / 2) * 10.0 / 3600.0 / p.capacity_ah * 100.0;
         let got = p.soc_pct(t + dt) - p.soc_pct(t);
-        assert!((got - expected).abs() < 0.01 * expected.abs() + 1e-6, "{got} vs {expected}");
+        assert!(
+            (got - expected).abs() < 0.01 * expected.abs() + 1e-6,
+            "{got} vs {expected}"
+        );
     }
 
     #[test]

@@ -98,17 +98,23 @@ async fn serve_jk_nw(
             }
             Ok(n) => n,
         };
-        decoder.push(&buf[..n]);
-        let mut requests = 0;
-        while let Some(frame) = decoder.next_frame() {
-            if let Ok(frame) = frame {
-                if jk_nw::parse_request(&frame).is_ok() {
-                    requests += 1;
+        let mut requests = Vec::new();
+        let mut rest = &buf[..n];
+        while !rest.is_empty() {
+            let taken = decoder.push(rest);
+            rest = &rest[taken..];
+            while let Some(frame) = decoder.next_frame() {
+                // Anything that is not a valid read-all request goes unanswered, as on a BMS.
+                if let Some(request) = frame.ok().and_then(|f| jk_nw::parse_request(&f).ok()) {
+                    requests.push(request);
                 }
             }
         }
-        for _ in 0..requests {
-            let faults = faults.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        for request in requests {
+            let faults = faults
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
             if faults.silent {
                 continue;
             }
@@ -118,7 +124,8 @@ async fn serve_jk_nw(
                 reply.extend_from_slice(&[0x00, 0xFF, 0x4E, 0x13, 0x57, 0x68]);
             }
             let snapshot = model.snapshot(start.elapsed(), &faults);
-            jk_nw::NwReply::lfp16(snapshot).encode(&mut reply);
+            jk_nw::NwReply::lfp16(snapshot)
+                .encode_with_command(request.reply_command(), &mut reply);
             if faults.bad_checksum {
                 if let Some(last) = reply.last_mut() {
                     *last ^= 0x5A;
