@@ -4,4 +4,5 @@
 //! the pure [`core`] decides the limits with time passed in; thin adapters ([`serial`]) do the I/O.
 #![forbid(unsafe_code)]
 
+pub mod battery;
 pub mod pack;
