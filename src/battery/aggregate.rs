@@ -146,8 +146,11 @@ impl Aggregator {
             // SOCs are ≤ 100 %, so their weighted mean is ≤ 10 000.
             soc_centi_pct: u16::try_from(soc_centi.min(10_000)).unwrap_or(10_000),
             voltage_mv: u32::try_from(div_round(self.voltage_sum, packs)).unwrap_or(u32::MAX),
-            current_ma: i32::try_from(self.current_sum)
-                .unwrap_or(if self.current_sum < 0 { i32::MIN } else { i32::MAX }),
+            current_ma: i32::try_from(self.current_sum).unwrap_or(if self.current_sum < 0 {
+                i32::MIN
+            } else {
+                i32::MAX
+            }),
             temperature_dc,
             min_cell,
             max_cell,
@@ -203,15 +206,37 @@ mod tests {
         a.add(0, &pack(&[3300, 3310, 3290], 50, 280.0, &[150, 180]));
         a.add(1, &pack(&[3290, 3350, 3300], 50, 280.0, &[-15, 180]));
         let m = a.finish().unwrap();
-        assert_eq!(m.min_cell, CellExtreme { pack: 0, cell: 3, mv: 3290 });
-        assert_eq!(m.max_cell, CellExtreme { pack: 1, cell: 2, mv: 3350 });
+        assert_eq!(
+            m.min_cell,
+            CellExtreme {
+                pack: 0,
+                cell: 3,
+                mv: 3290
+            }
+        );
+        assert_eq!(
+            m.max_cell,
+            CellExtreme {
+                pack: 1,
+                cell: 2,
+                mv: 3350
+            }
+        );
         assert_eq!(
             m.min_temperature,
-            Some(TemperatureExtreme { pack: 1, sensor: 1, dc: -15 })
+            Some(TemperatureExtreme {
+                pack: 1,
+                sensor: 1,
+                dc: -15
+            })
         );
         assert_eq!(
             m.max_temperature,
-            Some(TemperatureExtreme { pack: 0, sensor: 2, dc: 180 })
+            Some(TemperatureExtreme {
+                pack: 0,
+                sensor: 2,
+                dc: 180
+            })
         );
     }
 

@@ -160,7 +160,10 @@ const MAPPING: [(Field, Alarms); 11] = [
         Field::LowTemperature,
         Alarms::BATTERY_LOW_TEMPERATURE.union(Alarms::DISCHARGE_LOW_TEMPERATURE),
     ),
-    (Field::HighTemperatureCharge, Alarms::CHARGE_OVER_TEMPERATURE),
+    (
+        Field::HighTemperatureCharge,
+        Alarms::CHARGE_OVER_TEMPERATURE,
+    ),
     (Field::LowTemperatureCharge, Alarms::CHARGE_LOW_TEMPERATURE),
     (Field::HighDischargeCurrent, Alarms::DISCHARGE_OVER_CURRENT),
     (Field::HighChargeCurrent, Alarms::CHARGE_OVER_CURRENT),
@@ -418,7 +421,9 @@ mod tests {
     #[test]
     fn low_capacity_blocks_nothing_and_bit_9_blocks_only_charge() {
         assert!(!CHARGE_BLOCKING.intersects(Alarms::LOW_CAPACITY | Alarms::CELL_VOLTAGE_DIFFERENCE));
-        assert!(!DISCHARGE_BLOCKING.intersects(Alarms::LOW_CAPACITY | Alarms::CELL_VOLTAGE_DIFFERENCE));
+        assert!(
+            !DISCHARGE_BLOCKING.intersects(Alarms::LOW_CAPACITY | Alarms::CELL_VOLTAGE_DIFFERENCE)
+        );
         assert!(CHARGE_BLOCKING.contains(Alarms::BATTERY_LOW_TEMPERATURE));
         assert!(!DISCHARGE_BLOCKING.contains(Alarms::BATTERY_LOW_TEMPERATURE));
         assert!(CHARGE_BLOCKING.contains(Alarms::CELL_OVER_VOLTAGE));

@@ -200,7 +200,12 @@ mod tests {
             temperature_hysteresis: 11.0,
             ..ControlConfig::default()
         };
-        let keys: Vec<String> = c.validate().unwrap_err().into_iter().map(|p| p.key).collect();
+        let keys: Vec<String> = c
+            .validate()
+            .unwrap_err()
+            .into_iter()
+            .map(|p| p.key)
+            .collect();
         assert_eq!(
             keys,
             vec![

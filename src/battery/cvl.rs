@@ -317,6 +317,9 @@ mod tests {
         assert_eq!(out.cvl_mv, 54_050);
         let later = t0 + Duration::from_secs(100);
         assert_eq!(c.update(later, Some(&inputs(3300, 50))).cvl_mv, 55_200);
-        assert_eq!(c.update(later + Duration::from_secs(9), None).cvl_mv, 55_200);
+        assert_eq!(
+            c.update(later + Duration::from_secs(9), None).cvl_mv,
+            55_200
+        );
     }
 }

@@ -128,8 +128,11 @@ impl Fleet {
         let effective = rules.observe(&mut slot.memory, &seen);
         let charge = gate(snapshot.alarms & CHARGE_BLOCKING, snapshot.charge_mosfet)
             .unwrap_or_else(|| rules.charge(&seen, &effective, pack.max_charge_current_ma));
-        let discharge = gate(snapshot.alarms & DISCHARGE_BLOCKING, snapshot.discharge_mosfet)
-            .unwrap_or_else(|| rules.discharge(&seen, &effective, pack.max_discharge_current_ma));
+        let discharge = gate(
+            snapshot.alarms & DISCHARGE_BLOCKING,
+            snapshot.discharge_mosfet,
+        )
+        .unwrap_or_else(|| rules.discharge(&seen, &effective, pack.max_discharge_current_ma));
         PackEvaluation {
             online: true,
             charge,

@@ -19,7 +19,9 @@ impl RowCurrent {
         // safe side.
         match (amps, percent_of_max) {
             (Some(a), _) => Self::Milliamps(to_milli(a).unwrap_or(0)),
-            (None, Some(p)) => Self::PartsPerMillion(to_milli(p * 10.0).unwrap_or(0).min(1_000_000)),
+            (None, Some(p)) => {
+                Self::PartsPerMillion(to_milli(p * 10.0).unwrap_or(0).min(1_000_000))
+            }
             (None, None) => Self::Milliamps(0),
         }
     }
@@ -168,7 +170,11 @@ mod tests {
     use crate::battery::limits_config::LimitsConfig;
 
     fn charge_by_cell(mode: Mode) -> LimitTable {
-        LimitTable::cells(&LimitsConfig::default().charge_by_cell.points, Worse::High, mode)
+        LimitTable::cells(
+            &LimitsConfig::default().charge_by_cell.points,
+            Worse::High,
+            mode,
+        )
     }
 
     #[test]
@@ -196,7 +202,11 @@ mod tests {
 
     #[test]
     fn percent_rows_resolve_against_the_pack_max() {
-        let t = LimitTable::soc(&LimitsConfig::default().charge_by_soc.points, Worse::High, Mode::Step);
+        let t = LimitTable::soc(
+            &LimitsConfig::default().charge_by_soc.points,
+            Worse::High,
+            Mode::Step,
+        );
         assert_eq!(t.lookup(96, 60_000), Some(15_000));
         assert_eq!(t.lookup(96, 100_000), Some(25_000));
     }

@@ -230,21 +230,13 @@ impl Default for LimitsConfig {
             charge_by_soc: SocRule {
                 enabled: true,
                 mode: Mode::Step,
-                points: vec![
-                    soc_amps(99, 5.0),
-                    soc_share(95, 25.0),
-                    soc_share(91, 50.0),
-                ],
+                points: vec![soc_amps(99, 5.0), soc_share(95, 25.0), soc_share(91, 50.0)],
             },
             // ≤ 10 % → 5 A; 10–20 % → ¼ max; 20–30 % → ½ max.
             discharge_by_soc: SocRule {
                 enabled: true,
                 mode: Mode::Step,
-                points: vec![
-                    soc_amps(10, 5.0),
-                    soc_share(20, 25.0),
-                    soc_share(30, 50.0),
-                ],
+                points: vec![soc_amps(10, 5.0), soc_share(20, 25.0), soc_share(30, 50.0)],
             },
             // Charge 0 A below 0 °C or above 55 °C.
             charge_by_temperature: TemperatureRule {
@@ -467,8 +459,7 @@ impl TemperatureRule {
         );
         // A "below" row above an "above" row would block the pack at every temperature.
         if let (Some(cold), Some(hot)) = (self.below.last(), self.above.last()) {
-            if cold.celsius.is_finite() && hot.celsius.is_finite() && cold.celsius >= hot.celsius
-            {
+            if cold.celsius.is_finite() && hot.celsius.is_finite() && cold.celsius >= hot.celsius {
                 problems.push(
                     format!("{key}.below"),
                     format!(
@@ -550,7 +541,10 @@ mod tests {
             "[charge_by_cell]\npoints = [{ volts = 3.5, amp = 0 }]"
         )
         .is_err());
-        assert!(toml::from_str::<LimitsConfig>("[charge_by_cell]\nmode = \"smooth\"\npoints = []").is_err());
+        assert!(
+            toml::from_str::<LimitsConfig>("[charge_by_cell]\nmode = \"smooth\"\npoints = []")
+                .is_err()
+        );
     }
 
     #[test]
@@ -644,6 +638,9 @@ mod tests {
         let mut c = LimitsConfig::default();
         c.charge_by_cell.points[0].amps = Some(f64::INFINITY);
         let text = c.validate().unwrap_err()[0].to_string();
-        assert!(text.starts_with("limits.charge_by_cell.points[0].amps: "), "{text}");
+        assert!(
+            text.starts_with("limits.charge_by_cell.points[0].amps: "),
+            "{text}"
+        );
     }
 }

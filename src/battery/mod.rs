@@ -14,8 +14,8 @@
 //! online, contributions), `aggregate` (the packs folded into one battery), [`cvl`], `ramp`,
 //! [`alarms`] (what blocks what, and 0x35A).
 
-pub mod alarms;
 mod aggregate;
+pub mod alarms;
 mod config_problem;
 pub mod control_config;
 pub mod cvl;
@@ -182,7 +182,11 @@ impl Battery {
         // A/s → mA/s; validation keeps the rate positive and finite.
         let current_rate = (control.ramp_rate * 1000.0).round().max(1.0) as u64;
         Ok(Self {
-            names: settings.packs.iter().map(|p| Arc::from(p.name.as_str())).collect(),
+            names: settings
+                .packs
+                .iter()
+                .map(|p| Arc::from(p.name.as_str()))
+                .collect(),
             rules: PackRules::new(&settings.limits, control),
             fleet: Fleet::new(settings.packs.len(), settings.cells, settings.offline_after),
             cvl: CvlController::new(&settings),
@@ -214,9 +218,7 @@ impl Battery {
 
     /// The last valid reading of `pack` and when it came, online or not (status page).
     pub fn last_reading(&self, pack: usize) -> Option<(&PackSnapshot, Instant)> {
-        self.fleet
-            .reading(pack)
-            .map(|r| (&r.snapshot, r.received))
+        self.fleet.reading(pack).map(|r| (&r.snapshot, r.received))
     }
 
     /// Whether `pack` is online at `now` (DESIGN.md rule 1).

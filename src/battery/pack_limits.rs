@@ -10,10 +10,10 @@
 
 use std::fmt;
 
+use super::control_config::ControlConfig;
 use super::hysteresis::Backlash;
 use super::limit_table::LimitTable;
 use super::limits_config::{LimitsConfig, Worse};
-use super::control_config::ControlConfig;
 use crate::pack::{Alarms, PackSnapshot};
 
 /// Why a pack's contribution is what it is.
@@ -123,7 +123,9 @@ impl Observed {
             .rev()
             .max_by_key(|&(_, &dc)| dc)
             .map(|(i, &dc)| (i + 1, dc));
-        let coldest = sensors.min_by_key(|&(_, &dc)| dc).map(|(i, &dc)| (i + 1, dc));
+        let coldest = sensors
+            .min_by_key(|&(_, &dc)| dc)
+            .map(|(i, &dc)| (i + 1, dc));
         Self {
             high_cell,
             low_cell,
@@ -234,7 +236,9 @@ impl PackRules {
             high_cell_mv: memory
                 .high_cell
                 .update(i32::from(seen.high_cell.1), w.cell_mv),
-            low_cell_mv: memory.low_cell.update(i32::from(seen.low_cell.1), w.cell_mv),
+            low_cell_mv: memory
+                .low_cell
+                .update(i32::from(seen.low_cell.1), w.cell_mv),
             soc_for_charge: memory.soc_for_charge.update(soc, w.soc_pct),
             soc_for_discharge: memory.soc_for_discharge.update(soc, w.soc_pct),
             hottest_dc: seen

@@ -73,7 +73,10 @@ impl BatterySettings {
             ("battery.discharge_voltage", self.discharge_voltage_mv),
         ] {
             if !plausible.contains(&mv) {
-                problems.push(key, format!("{mv} mV per cell is not a plausible cell voltage"));
+                problems.push(
+                    key,
+                    format!("{mv} mV per cell is not a plausible cell voltage"),
+                );
             }
         }
         if self.float_voltage_mv > self.charge_voltage_mv {
@@ -90,10 +93,16 @@ impl BatterySettings {
         }
         for (key, ma) in [
             ("battery.max_charge_current", self.max_charge_current_ma),
-            ("battery.max_discharge_current", self.max_discharge_current_ma),
+            (
+                "battery.max_discharge_current",
+                self.max_discharge_current_ma,
+            ),
         ] {
             if ma > MAX_CAN_CURRENT_MA {
-                problems.push(key, format!("{ma} mA is more than CAN frame 0x351 can carry"));
+                problems.push(
+                    key,
+                    format!("{ma} mA is more than CAN frame 0x351 can carry"),
+                );
             }
         }
         if self.offline_after.is_zero() {
@@ -205,7 +214,12 @@ pub(crate) mod tests {
         s.packs[2].name = "pack1".into();
         s.packs[3].max_discharge_current_ma = 4_000_000;
         s.control.ramp_rate = -1.0;
-        let keys: Vec<String> = s.validate().unwrap_err().into_iter().map(|p| p.key).collect();
+        let keys: Vec<String> = s
+            .validate()
+            .unwrap_err()
+            .into_iter()
+            .map(|p| p.key)
+            .collect();
         assert_eq!(
             keys,
             vec![
