@@ -3,6 +3,7 @@
 //! the result does not depend on the order the packs are added in (only which of two equal
 //! extremes is named does: the lower pack index).
 
+use super::pack_limits::Observed;
 use crate::pack::PackSnapshot;
 
 /// The temperature band in which neither charging nor discharging is of concern, 0.1 °C. The
@@ -87,7 +88,7 @@ fn div_round(a: u64, b: u64) -> u64 {
 
 impl Aggregator {
     /// Add one online pack.
-    pub(crate) fn add(&mut self, pack: usize, snapshot: &PackSnapshot) {
+    pub(crate) fn add(&mut self, pack: usize, snapshot: &PackSnapshot, seen: &Observed) {
         self.packs += 1;
         let capacity = capacity_mah(snapshot.capacity_ah);
         let soc = u64::from(snapshot.soc_pct.min(100));
@@ -96,28 +97,24 @@ impl Aggregator {
         self.soc_sum += soc;
         self.voltage_sum += u64::from(snapshot.voltage_mv);
         self.current_sum += i64::from(snapshot.current_ma);
-        // Strict comparisons keep the first (lowest pack index, then lowest cell) of equals.
-        if let Some((cell, mv)) = snapshot.min_cell() {
-            if self.min_cell.map_or(true, |m| mv < m.mv) {
-                self.min_cell = Some(CellExtreme { pack, cell, mv });
-            }
+        // Strict comparisons keep the first (lowest pack index) of equals; within a pack
+        // `Observed` already named the first cell / sensor of equals.
+        let (cell, mv) = seen.low_cell;
+        if self.min_cell.map_or(true, |m| mv < m.mv) {
+            self.min_cell = Some(CellExtreme { pack, cell, mv });
         }
-        if let Some((cell, mv)) = snapshot.max_cell() {
-            if self.max_cell.map_or(true, |m| mv > m.mv) {
-                self.max_cell = Some(CellExtreme { pack, cell, mv });
-            }
+        let (cell, mv) = seen.high_cell;
+        if self.max_cell.map_or(true, |m| mv > m.mv) {
+            self.max_cell = Some(CellExtreme { pack, cell, mv });
         }
-        for (i, &dc) in snapshot.temperatures_dc.iter().enumerate() {
-            let here = TemperatureExtreme {
-                pack,
-                sensor: i + 1,
-                dc,
-            };
+        if let Some((sensor, dc)) = seen.coldest {
             if self.min_temperature.map_or(true, |m| dc < m.dc) {
-                self.min_temperature = Some(here);
+                self.min_temperature = Some(TemperatureExtreme { pack, sensor, dc });
             }
+        }
+        if let Some((sensor, dc)) = seen.hottest {
             if self.max_temperature.map_or(true, |m| dc > m.dc) {
-                self.max_temperature = Some(here);
+                self.max_temperature = Some(TemperatureExtreme { pack, sensor, dc });
             }
         }
     }
@@ -178,11 +175,15 @@ mod tests {
         }
     }
 
+    fn add(a: &mut Aggregator, index: usize, p: PackSnapshot) {
+        a.add(index, &p, &Observed::of(&p));
+    }
+
     #[test]
     fn soc_is_weighted_by_capacity() {
         let mut a = Aggregator::default();
-        a.add(0, &pack(&[3300; 4], 100, 300.0, &[200]));
-        a.add(1, &pack(&[3300; 4], 50, 100.0, &[200]));
+        add(&mut a, 0, pack(&[3300; 4], 100, 300.0, &[200]));
+        add(&mut a, 1, pack(&[3300; 4], 50, 100.0, &[200]));
         let m = a.finish().unwrap();
         assert_eq!(m.soc_centi_pct, 8750);
         assert_eq!(m.installed_capacity_ah, 400);
@@ -193,8 +194,8 @@ mod tests {
     #[test]
     fn without_capacities_soc_is_the_plain_mean() {
         let mut a = Aggregator::default();
-        a.add(0, &pack(&[3300; 4], 90, 0.0, &[]));
-        a.add(1, &pack(&[3300; 4], 81, f32::NAN, &[]));
+        add(&mut a, 0, pack(&[3300; 4], 90, 0.0, &[]));
+        add(&mut a, 1, pack(&[3300; 4], 81, f32::NAN, &[]));
         let m = a.finish().unwrap();
         assert_eq!(m.soc_centi_pct, 8550);
         assert_eq!(m.temperature_dc, None);
@@ -203,8 +204,8 @@ mod tests {
     #[test]
     fn extremes_name_pack_and_cell_and_the_first_of_equals() {
         let mut a = Aggregator::default();
-        a.add(0, &pack(&[3300, 3310, 3290], 50, 280.0, &[150, 180]));
-        a.add(1, &pack(&[3290, 3350, 3300], 50, 280.0, &[-15, 180]));
+        add(&mut a, 0, pack(&[3300, 3310, 3290], 50, 280.0, &[150, 180]));
+        add(&mut a, 1, pack(&[3290, 3350, 3300], 50, 280.0, &[-15, 180]));
         let m = a.finish().unwrap();
         assert_eq!(
             m.min_cell,
@@ -244,7 +245,7 @@ mod tests {
     fn reported_temperature_is_the_one_furthest_outside_the_comfort_band() {
         let t = |temps: &[i16]| {
             let mut a = Aggregator::default();
-            a.add(0, &pack(&[3300], 50, 280.0, temps));
+            add(&mut a, 0, pack(&[3300], 50, 280.0, temps));
             a.finish().unwrap().temperature_dc
         };
         assert_eq!(t(&[150, 250]), Some(250)); // inside: the highest

@@ -23,6 +23,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::pack_limits::Observed;
 use super::ramp::Ramp;
 use super::settings::BatterySettings;
 
@@ -76,22 +77,12 @@ pub(crate) struct Penalty {
 }
 
 impl Penalty {
-    /// The candidate for one pack: its cell sum minus the excess of its cells over `limit_mv`;
-    /// `None` when no cell is above.
-    pub(crate) fn of_pack(pack: usize, cells_mv: &[u16], limit_mv: u16) -> Option<Self> {
-        let mut sum = 0u32;
-        let mut excess = 0u32;
-        let mut highest: Option<(usize, u16)> = None;
-        for (i, &mv) in cells_mv.iter().enumerate() {
-            sum += u32::from(mv);
-            excess += u32::from(mv.saturating_sub(limit_mv));
-            if highest.map_or(true, |(_, h)| mv > h) {
-                highest = Some((i + 1, mv));
-            }
-        }
-        let (cell, mv) = highest?;
-        (excess > 0).then(|| Self {
-            cvl_mv: sum.saturating_sub(excess),
+    /// The candidate for one pack: its cell sum minus the excess of its cells over the limit
+    /// (both found by [`Observed`]); `None` when no cell is above.
+    pub(crate) fn of_pack(pack: usize, seen: &Observed) -> Option<Self> {
+        let (cell, mv) = seen.high_cell;
+        (seen.excess_mv > 0).then(|| Self {
+            cvl_mv: seen.cell_sum_mv.saturating_sub(seen.excess_mv),
             pack,
             cell,
             mv,
@@ -220,6 +211,7 @@ impl CvlController {
 mod tests {
     use super::*;
     use crate::battery::settings::tests::seed;
+    use crate::pack::PackSnapshot;
 
     fn inputs(max_cell_mv: u16, soc_pct: u8) -> CvlInputs {
         CvlInputs {
@@ -299,11 +291,17 @@ mod tests {
         let mut cells = [3400u16; 16];
         cells[11] = 3600;
         cells[3] = 3570;
-        let p = Penalty::of_pack(2, &cells, 3550).unwrap();
+        let snapshot = |cells: &[u16]| PackSnapshot {
+            cell_voltages_mv: cells.iter().copied().collect(),
+            ..PackSnapshot::default()
+        };
+        let seen = Observed::with_penalty_limit(&snapshot(&cells), 3550);
+        let p = Penalty::of_pack(2, &seen).unwrap();
         // Sum 14 × 3.40 + 3.60 + 3.57 = 54.77 V; excess 50 + 20 mV.
         assert_eq!(p.cvl_mv, 54_770 - 70);
         assert_eq!((p.pack, p.cell, p.mv), (2, 12, 3600));
-        assert_eq!(Penalty::of_pack(2, &[3550; 16], 3550), None);
+        let at_limit = Observed::with_penalty_limit(&snapshot(&[3550; 16]), 3550);
+        assert_eq!(Penalty::of_pack(2, &at_limit), None);
     }
 
     #[test]

@@ -39,6 +39,8 @@ struct Slot {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct PackEvaluation {
     pub online: bool,
+    /// The reading's values, when online.
+    pub seen: Option<Observed>,
     pub charge: PackLimit,
     pub discharge: PackLimit,
 }
@@ -109,6 +111,7 @@ impl Fleet {
     ) -> PackEvaluation {
         let offline = PackEvaluation {
             online: false,
+            seen: None,
             charge: PackLimit::blocked(LimitReason::Offline),
             discharge: PackLimit::blocked(LimitReason::Offline),
         };
@@ -124,7 +127,7 @@ impl Fleet {
             return offline;
         };
         let snapshot = &reading.snapshot;
-        let seen = Observed::of(snapshot);
+        let seen = rules.see(snapshot);
         let effective = rules.observe(&mut slot.memory, &seen);
         let charge = gate(snapshot.alarms & CHARGE_BLOCKING, snapshot.charge_mosfet)
             .unwrap_or_else(|| rules.charge(&seen, &effective, pack.max_charge_current_ma));
@@ -135,6 +138,7 @@ impl Fleet {
         .unwrap_or_else(|| rules.discharge(&seen, &effective, pack.max_discharge_current_ma));
         PackEvaluation {
             online: true,
+            seen: Some(seen),
             charge,
             discharge,
         }

@@ -168,7 +168,6 @@ pub struct Battery {
     dcl: Ramp,
     started: Instant,
     ready: bool,
-    high_cell_mv: u16,
     last_soc: Option<u16>,
     /// (CVL, CCL, DCL) of the last state returned.
     last_sent: Option<(u32, u32, u32)>,
@@ -194,7 +193,6 @@ impl Battery {
             dcl: Ramp::new(current_rate),
             started: now,
             ready: false,
-            high_cell_mv: (control.high_cell_voltage * 1000.0).round() as u16,
             last_soc: None,
             last_sent: None,
             settings,
@@ -250,16 +248,14 @@ impl Battery {
             let pack = &self.settings.packs[index];
             let eval = self.fleet.evaluate(index, now, &self.rules, pack);
             let reading = self.fleet.online_reading(index, now);
-            if let (true, Some(reading)) = (eval.online, reading) {
+            if let (Some(seen), Some(reading)) = (eval.seen, reading) {
                 let snapshot = &reading.snapshot;
                 counts.online += 1;
                 counts.blocking_charge += usize::from(eval.charge.current_ma == 0);
                 counts.blocking_discharge += usize::from(eval.discharge.current_ma == 0);
                 active |= snapshot.alarms;
-                aggregator.add(index, snapshot);
-                if let Some(p) =
-                    Penalty::of_pack(index, &snapshot.cell_voltages_mv, self.high_cell_mv)
-                {
+                aggregator.add(index, snapshot, &seen);
+                if let Some(p) = Penalty::of_pack(index, &seen) {
                     if penalty.map_or(true, |q| p.cvl_mv < q.cvl_mv) {
                         penalty = Some(p);
                     }

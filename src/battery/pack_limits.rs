@@ -98,40 +98,67 @@ impl PackLimit {
     }
 }
 
-/// The values of one reading the tables look at, with where they were measured.
+/// The values of one reading the core looks at, with where they were measured, found in one
+/// pass over the cells and sensors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Observed {
-    /// (1-based cell, mV).
+    /// (1-based cell, mV); the first of equal cells is named.
     pub high_cell: (usize, u16),
     pub low_cell: (usize, u16),
     pub soc: u8,
     /// (1-based sensor, 0.1 °C); `None` without battery sensors.
     pub hottest: Option<(usize, i16)>,
     pub coldest: Option<(usize, i16)>,
+    /// Sum of the cells, mV.
+    pub cell_sum_mv: u32,
+    /// Σ (cell − limit) over the cells above the high-cell penalty limit, mV (`cvl.rs`).
+    pub excess_mv: u32,
 }
 
 impl Observed {
+    /// Without a penalty limit (tests of the tables).
+    #[cfg(test)]
     pub(crate) fn of(snapshot: &PackSnapshot) -> Self {
-        // A stored snapshot passed check_plausible with ≥ 1 cell, so both exist; were they
-        // missing, the worst values stand in (5 V high, 0 V low), which limit to 0 A.
-        let high_cell = snapshot.max_cell().unwrap_or((0, u16::MAX));
-        let low_cell = snapshot.min_cell().unwrap_or((0, 0));
-        let sensors = snapshot.temperatures_dc.iter().enumerate();
-        // The first of equal sensors is named (rev() because max_by_key keeps the last).
-        let hottest = sensors
-            .clone()
-            .rev()
-            .max_by_key(|&(_, &dc)| dc)
-            .map(|(i, &dc)| (i + 1, dc));
-        let coldest = sensors
-            .min_by_key(|&(_, &dc)| dc)
-            .map(|(i, &dc)| (i + 1, dc));
+        Self::with_penalty_limit(snapshot, u16::MAX)
+    }
+
+    pub(crate) fn with_penalty_limit(snapshot: &PackSnapshot, penalty_limit_mv: u16) -> Self {
+        let mut high: Option<(usize, u16)> = None;
+        let mut low: Option<(usize, u16)> = None;
+        let mut cell_sum_mv = 0u32;
+        let mut excess_mv = 0u32;
+        for (i, &mv) in snapshot.cell_voltages_mv.iter().enumerate() {
+            cell_sum_mv += u32::from(mv);
+            excess_mv += u32::from(mv.saturating_sub(penalty_limit_mv));
+            // Strict comparisons: the first of equals stays.
+            if high.map_or(true, |(_, h)| mv > h) {
+                high = Some((i + 1, mv));
+            }
+            if low.map_or(true, |(_, l)| mv < l) {
+                low = Some((i + 1, mv));
+            }
+        }
+        let mut hottest: Option<(usize, i16)> = None;
+        let mut coldest: Option<(usize, i16)> = None;
+        for (i, &dc) in snapshot.temperatures_dc.iter().enumerate() {
+            if hottest.map_or(true, |(_, h)| dc > h) {
+                hottest = Some((i + 1, dc));
+            }
+            if coldest.map_or(true, |(_, c)| dc < c) {
+                coldest = Some((i + 1, dc));
+            }
+        }
         Self {
-            high_cell,
-            low_cell,
+            // A stored snapshot passed check_plausible with ≥ 1 cell, so both exist; were they
+            // missing, the worst values stand in (high cell at u16::MAX, low cell at 0 mV),
+            // which limit to 0 A.
+            high_cell: high.unwrap_or((0, u16::MAX)),
+            low_cell: low.unwrap_or((0, 0)),
             soc: snapshot.soc_pct,
             hottest,
             coldest,
+            cell_sum_mv,
+            excess_mv,
         }
     }
 }
@@ -189,6 +216,8 @@ pub(crate) struct PackRules {
     charge_by_temperature: Option<TemperatureTables>,
     discharge_by_temperature: Option<TemperatureTables>,
     widths: Widths,
+    /// `control.high_cell_voltage` in mV, for [`Observed::excess_mv`].
+    penalty_limit_mv: u16,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -225,7 +254,13 @@ impl PackRules {
                 soc_pct: i32::from(control.soc_hysteresis),
                 temperature_dc: (control.temperature_hysteresis * 10.0).round() as i32,
             },
+            penalty_limit_mv: (control.high_cell_voltage * 1000.0).round() as u16,
         }
+    }
+
+    /// What the core looks at in one reading.
+    pub(crate) fn see(&self, snapshot: &PackSnapshot) -> Observed {
+        Observed::with_penalty_limit(snapshot, self.penalty_limit_mv)
     }
 
     /// Feed one reading through the pack's hysteresis state.
