@@ -15,6 +15,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::battery::settings::to_milli;
+use crate::battery::{BatterySettings, ConfigProblem, ControlConfig, LimitsConfig, PackSettings};
+
 pub use validate::{validate, Findings};
 
 /// The whole file.
@@ -26,6 +29,12 @@ pub struct Config {
     pub timing: TimingConfig,
     #[serde(default)]
     pub can: CanConfig,
+    /// Per-pack limit tables (DESIGN.md "Per-pack limits"; defaults reproduce them).
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    /// CVL phases, ramp rates, hysteresis.
+    #[serde(default)]
+    pub control: ControlConfig,
     /// `[[pack]]` entries, in the order the user listed them.
     #[serde(rename = "pack", default)]
     pub packs: Vec<PackConfig>,
@@ -226,6 +235,58 @@ impl Config {
             config,
             warnings: locate_all(warnings),
         })
+    }
+
+    /// What the core needs, in its integer units. Fails, naming the key, only on values that
+    /// cannot be converted (negative, not finite); [`validate`] reports those too.
+    pub fn battery_settings(&self) -> Result<BatterySettings, Vec<ConfigProblem>> {
+        let mut problems = Vec::new();
+        let mut milli = |key: String, value: f64| {
+            to_milli(value).unwrap_or_else(|| {
+                problems.push(ConfigProblem::new(
+                    key,
+                    format!("{value} is not a usable value"),
+                ));
+                0
+            })
+        };
+        let b = &self.battery;
+        let packs = self
+            .packs
+            .iter()
+            .enumerate()
+            .map(|(i, p)| PackSettings {
+                name: p.name.clone(),
+                max_charge_current_ma: milli(
+                    format!("pack[{i}].max_charge_current"),
+                    p.max_charge_current,
+                ),
+                max_discharge_current_ma: milli(
+                    format!("pack[{i}].max_discharge_current"),
+                    p.max_discharge_current,
+                ),
+            })
+            .collect();
+        let settings = BatterySettings {
+            cells: b.cells,
+            charge_voltage_mv: milli("battery.charge_voltage".into(), b.charge_voltage),
+            float_voltage_mv: milli("battery.float_voltage".into(), b.float_voltage),
+            discharge_voltage_mv: milli("battery.discharge_voltage".into(), b.discharge_voltage),
+            max_charge_current_ma: milli("battery.max_charge_current".into(), b.max_charge_current),
+            max_discharge_current_ma: milli(
+                "battery.max_discharge_current".into(),
+                b.max_discharge_current,
+            ),
+            offline_after: self.timing.offline_after,
+            packs,
+            limits: self.limits.clone(),
+            control: self.control.clone(),
+        };
+        if problems.is_empty() {
+            Ok(settings)
+        } else {
+            Err(problems)
+        }
     }
 
     /// The effective settings as TOML, defaults filled in (`busbar check-config`).

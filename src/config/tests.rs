@@ -269,3 +269,38 @@ fn address_on_jk_nw_only_warns() {
     assert_eq!(loaded.warnings.len(), 1);
     assert_eq!(loaded.warnings[0].key, "pack[0].address");
 }
+
+#[test]
+fn the_example_spells_out_the_default_limits_and_control() {
+    let c = load(EXAMPLE).unwrap().config;
+    assert_eq!(c.limits, crate::battery::LimitsConfig::default());
+    assert_eq!(c.control, crate::battery::ControlConfig::default());
+}
+
+#[test]
+fn a_bad_limit_table_is_named_with_its_line() {
+    let src = format!(
+        "{MINIMAL}\n[limits.charge_by_cell]\npoints = [{{ volts = 3.45, amps = 30 }}, {{ volts = 3.55, amps = 0 }}]\n"
+    );
+    let p = problem(&src);
+    assert!(p.key.starts_with("limits.charge_by_cell.points"), "{p}");
+    assert_eq!(p.line, Some(18));
+}
+
+#[test]
+fn a_bad_control_value_is_named() {
+    let src = format!("{MINIMAL}\n[control]\nramp_rate = -1.0\n");
+    let p = problem(&src);
+    assert_eq!(p.key, "control.ramp_rate");
+    assert_eq!(p.line, Some(18));
+}
+
+#[test]
+fn battery_settings_are_in_milli_units() {
+    let s = load(MINIMAL).unwrap().config.battery_settings().unwrap();
+    assert_eq!(s.charge_voltage_mv, 3450);
+    assert_eq!(s.float_voltage_mv, 3375);
+    assert_eq!(s.max_charge_current_ma, 300_000);
+    assert_eq!(s.packs[0].max_discharge_current_ma, 70_000);
+    assert_eq!(s.offline_after, Duration::from_secs(3));
+}

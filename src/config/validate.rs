@@ -43,7 +43,22 @@ pub fn validate(config: &Config) -> Findings {
     timing(config, &mut found);
     can(config, &mut found);
     packs(config, &mut found);
+    core(config, &mut found);
     found
+}
+
+/// The core's own checks (limit tables, control, and the battery again in its units). Keys this
+/// module has already explained are not repeated in the core's words.
+fn core(config: &Config, found: &mut Findings) {
+    let problems = match config.battery_settings() {
+        Ok(settings) => settings.validate().err().unwrap_or_default(),
+        Err(problems) => problems,
+    };
+    for problem in problems {
+        if !found.errors.iter().any(|(key, _)| *key == problem.key) {
+            found.error(problem.key, problem.message);
+        }
+    }
 }
 
 fn battery(config: &Config, found: &mut Findings) {
