@@ -20,15 +20,25 @@ pub(crate) fn decode<const M: usize, const N: usize>(raw: &[u8; M]) -> heapless:
         .iter()
         .rposition(|&b| !is_padding(b))
         .map_or(first, |i| i + 1);
-    let mut text = heapless::String::new();
-    for &b in raw.get(first..last).unwrap_or_default() {
-        let c = match b {
-            0x00 => ' ',
-            0x20..=0x7E => char::from(b),
-            _ => REPLACEMENT,
+    // Map into a byte buffer first and validate once: much faster than pushing char by char.
+    let mut ascii = [0u8; M];
+    let mut len = 0;
+    for (slot, &b) in ascii
+        .iter_mut()
+        .zip(raw.get(first..last).unwrap_or_default())
+    {
+        *slot = match b {
+            0x00 => b' ',
+            0x20..=0x7E => b,
+            _ => REPLACEMENT as u8,
         };
-        // Cannot fail: at most M ≤ N one-byte chars are pushed (asserted above).
-        let _ = text.push(c);
+        len += 1;
+    }
+    let mut text = heapless::String::new();
+    // Only printable ASCII was written, so the UTF-8 check passes; the fit is asserted above
+    // (M ≤ N). Either failure would leave the text empty rather than panic.
+    if let Ok(s) = core::str::from_utf8(ascii.get(..len).unwrap_or_default()) {
+        let _ = text.push_str(s);
     }
     text
 }
