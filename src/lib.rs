@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod battery;
+pub mod can;
 pub mod cli;
 pub mod config;
 pub mod jk_nw;

@@ -90,14 +90,32 @@ impl Default for TimingConfig {
 pub struct CanConfig {
     /// A SocketCAN interface (`can0`), or `candump:-` / `candump:PATH` for candump -L lines.
     pub interface: String,
+    /// Which frame set the inverter expects.
+    pub profile: CanProfile,
+    /// Manufacturer name in frame 0x35E (at most 8 ASCII characters).
+    pub name: String,
 }
 
 impl Default for CanConfig {
     fn default() -> Self {
         Self {
             interface: "can0".into(),
+            profile: CanProfile::Victron,
+            // DESIGN.md rule 9: a neutral name, so Venus applies no brand quirks.
+            name: "BUSBAR".into(),
         }
     }
+}
+
+/// The CAN dialect.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CanProfile {
+    /// Victron "CAN-bus BMS": the 0x351..0x382 set (victron-can.md §3.8).
+    #[default]
+    Victron,
+    /// Pylontech LV inverters: adds 0x359 and 0x35C and listens for the inverter's 0x305.
+    Pylon,
 }
 
 /// Which serial protocol a pack speaks.

@@ -304,3 +304,26 @@ fn battery_settings_are_in_milli_units() {
     assert_eq!(s.packs[0].max_discharge_current_ma, 70_000);
     assert_eq!(s.offline_after, Duration::from_secs(3));
 }
+
+#[test]
+fn can_profile_and_name_default_to_victron_and_busbar() {
+    let c = load(MINIMAL).unwrap().config;
+    assert_eq!(c.can.profile, CanProfile::Victron);
+    assert_eq!(c.can.name, "BUSBAR");
+}
+
+#[test]
+fn a_brand_name_venus_rewrites_is_refused_on_the_victron_profile() {
+    let src = format!("{MINIMAL}\n[can]\nname = \"PYLON\"\n");
+    let p = problem(&src);
+    assert_eq!(p.key, "can.name");
+    assert!(p.message.contains("CCL = 0"), "{p}");
+    let src = format!("{MINIMAL}\n[can]\nprofile = \"pylon\"\nname = \"PYLON\"\n");
+    assert!(load(&src).is_ok());
+}
+
+#[test]
+fn a_can_name_longer_than_frame_0x35e_is_refused() {
+    let src = format!("{MINIMAL}\n[can]\nname = \"NINECHARS\"\n");
+    assert_eq!(problem(&src).key, "can.name");
+}

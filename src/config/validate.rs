@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use super::{Config, Protocol};
+use super::{CanProfile, Config, Protocol};
 use crate::pack::{MAX_CELLS, PLAUSIBLE_CELL_MAX_MV, PLAUSIBLE_CELL_MIN_MV};
 
 /// What validation found: `(key path, message)` pairs.
@@ -195,6 +195,26 @@ fn can(config: &Config, found: &mut Findings) {
             )
         }
         None => {}
+    }
+    let name = config.can.name.as_str();
+    if name.is_empty() || name.len() > 8 || !name.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+    {
+        found.error(
+            "can.name",
+            format!("\"{name}\" must be 1 to 8 printable ASCII characters (it fills frame 0x35E)"),
+        );
+    } else if config.can.profile == CanProfile::Victron {
+        // victron-can.md §3.7: Venus recognises brands by the 0x35E prefix and then rewrites
+        // the limits: PYLON gets CCL >= capacity/4, BYD gets CCL 40 A when CCL is 0.
+        let upper = name.to_ascii_uppercase();
+        if let Some(brand) = ["PYLON", "BYD"].into_iter().find(|b| upper.starts_with(b)) {
+            found.error(
+                "can.name",
+                format!(
+                    "a Victron GX treats a battery named {brand}... specially and replaces CCL = 0 with a charge current: busbar could no longer stop charging. Keep a neutral name (default BUSBAR), or use profile = \"pylon\" for a non-Victron inverter"
+                ),
+            );
+        }
     }
 }
 
