@@ -22,6 +22,7 @@
 #   VM_KEEP=1    keep the run directory (staged root, initramfs) for inspection
 #   VM_APPEND    extra kernel command line (e.g. "loglevel=7" to see more in console.log)
 #   VM_QEMU_ARGS extra qemu arguments, space separated
+#   VM_KERNEL_FORMAT=bzimage  boot the compressed vmlinuz even when the ELF vmlinux is cached
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -73,6 +74,8 @@ if [ -f "$out/.vm-shipped" ]; then
 fi
 
 mkdir -p "$cache/runs"
+# Run dirs of runs killed with SIGKILL (no EXIT trap) would pile up: drop those over 2 h old.
+find "$cache/runs" -mindepth 1 -maxdepth 1 -name 'run.*' -mmin +120 -exec rm -rf {} + 2>/dev/null || true
 run="$(mktemp -d "$cache/runs/run.XXXXXX")"
 # shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() { if [ "${VM_KEEP:-0}" = 1 ]; then log "kept $run"; else rm -rf "$run"; fi; }
@@ -184,28 +187,43 @@ chmod 755 "$root/guest/script.sh"
 log "initramfs $(du -h "$run/initramfs.cpio" | cut -f1) built in $(elapsed)s; booting $kver (timeout ${timeout_s}s)"
 
 # ---- boot ---------------------------------------------------------------------------------------
-: >"$out/console.log"
-: >"$out/guest.log"
-: >"$run/ctl.log"
 # qemu option syntax: a comma inside a value is written as two commas.
 q_esc() { printf '%s' "${1//,/,,}"; }
-# No -nographic: every serial port goes to a file and nothing touches the host terminal, so a
-# killed qemu cannot leave the tty in raw mode and CI's missing stdin does not matter.
-# -nodefaults: no NIC, VGA, floppy or CD; the guest needs none of them.
 # Word splitting is the point: VM_QEMU_ARGS is a space separated list.
 # shellcheck disable=SC2206
 extra_qemu=(${VM_QEMU_ARGS:-})
-qemu_rc=0
-timeout -k 10 "$timeout_s" qemu-system-x86_64 \
-    -accel tcg -M pc -cpu max -smp 1 -m "$mem" \
-    -nodefaults -no-user-config -display none -monitor none -no-reboot \
-    -kernel "$kdir/vmlinuz" -initrd "$run/initramfs.cpio" \
-    -append "console=ttyS0 quiet panic=-1${VM_APPEND:+ $VM_APPEND}" \
-    "${extra_qemu[@]}" \
-    -chardev "file,id=s0,path=$(q_esc "$out/console.log")" -serial chardev:s0 \
-    -chardev "file,id=s1,path=$(q_esc "$out/guest.log")" -serial chardev:s1 \
-    -chardev "file,id=s2,path=$(q_esc "$run/ctl.log")" -serial chardev:s2 \
-    </dev/null >"$run/qemu.out" 2>&1 || qemu_rc=$?
+
+boot() { # boot KERNEL_IMAGE; sets qemu_rc
+    : >"$out/console.log"
+    : >"$out/guest.log"
+    : >"$run/ctl.log"
+    qemu_rc=0
+    # No -nographic: every serial port goes to a file and nothing touches the host terminal, so
+    # a killed qemu cannot leave the tty in raw mode and CI's missing stdin does not matter.
+    # -nodefaults: no NIC, VGA, floppy or CD; the guest needs none of them.
+    timeout -k 10 "$timeout_s" qemu-system-x86_64 \
+        -accel tcg -M pc -cpu max -smp 1 -m "$mem" \
+        -nodefaults -no-user-config -display none -monitor none -no-reboot \
+        -kernel "$1" -initrd "$run/initramfs.cpio" \
+        -append "console=ttyS0 quiet panic=-1${VM_APPEND:+ $VM_APPEND}" \
+        -chardev "file,id=s0,path=$(q_esc "$out/console.log")" -serial chardev:s0 \
+        -chardev "file,id=s1,path=$(q_esc "$out/guest.log")" -serial chardev:s1 \
+        -chardev "file,id=s2,path=$(q_esc "$run/ctl.log")" -serial chardev:s2 \
+        "${extra_qemu[@]}" \
+        </dev/null >"$run/qemu.out" 2>&1 || qemu_rc=$?
+}
+
+# The ELF vmlinux (extracted by setup.sh) skips the guest-side xz decompression of vmlinuz.
+# Should this qemu refuse it (no PVH entry note), fall back to the bzImage once.
+if [ -f "$kdir/vmlinux" ] && [ "${VM_KERNEL_FORMAT:-}" != bzimage ]; then
+    boot "$kdir/vmlinux"
+    if [ "$qemu_rc" -ne 0 ] && [ ! -s "$out/console.log" ] && grep -qi 'pvh\|elf' "$run/qemu.out"; then
+        log "qemu refused the ELF vmlinux ($(head -n1 "$run/qemu.out")); booting vmlinuz instead"
+        boot "$kdir/vmlinuz"
+    fi
+else
+    boot "$kdir/vmlinuz"
+fi
 
 # ---- results ------------------------------------------------------------------------------------
 # Shipped files: decode every complete FILE block of the control channel into $out (a later
