@@ -2,11 +2,11 @@
 # Usage: tests/vm/run.sh GUEST_SCRIPT [FILE[:GUEST_PATH]...]
 #
 # Boots a throw-away Linux VM (qemu, software emulation) whose /init loads the SocketCAN modules,
-# brings up vcan0 and runs GUEST_SCRIPT under busybox sh. See tests/vm/README.md for the details;
-# the short version:
-#   - FILE is copied into the guest at GUEST_PATH (default /bin/<basename of FILE>). A dynamically
-#     linked ELF (e.g. a cargo-built binary) is copied together with every library ldd lists,
-#     at the same paths as on the host, so glibc-linked programs just run.
+# brings up vcan0 and runs GUEST_SCRIPT with bash (the host's, copied in; busybox supplies the
+# other tools). See tests/vm/README.md for the details; the short version:
+#   - FILE is copied into the guest at GUEST_PATH (default /bin/<basename of FILE>; a GUEST_PATH
+#     ending in / is a directory). A dynamically linked ELF (e.g. a cargo-built binary) is copied
+#     together with every library ldd lists, at the same paths as on the host.
 #   - Everything GUEST_SCRIPT writes to stdout/stderr is printed here after the VM ends, and
 #     saved as $VM_OUT/guest.log. The kernel console goes to $VM_OUT/console.log, never mixed in.
 #   - In the guest, `vm-ship FILE [NAME]` sends a file to the host: it lands in $VM_OUT/NAME.
@@ -16,7 +16,7 @@
 # Environment (all optional):
 #   VM_OUT       host dir for guest.log, console.log and shipped files (default target/vm-cache/out,
 #                emptied first; give each concurrent run its own VM_OUT)
-#   VM_TIMEOUT   seconds for the whole VM run, boot included (default 120)
+#   VM_TIMEOUT   seconds the qemu process may run, boot included (default 120)
 #   VM_MODULES   extra kernel modules to load, space separated (can, can-raw, can-dev, vcan always)
 #   VM_MEM       guest memory (default 512M)
 #   VM_KEEP=1    keep the run directory (staged root, initramfs) for inspection
