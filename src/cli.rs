@@ -23,6 +23,15 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Zero set-up: five simulated packs read through the real serial path and core, CAN frames
+    /// as candump lines on stdout, a summary a second and scripted faults on stderr.
+    Demo,
+    /// The daemon: read every pack, send one battery's limits on CAN.
+    Run {
+        /// The TOML configuration file.
+        #[arg(long)]
+        config: PathBuf,
+    },
     /// Validate a configuration file and print the effective settings.
     CheckConfig {
         /// The TOML file.

@@ -37,6 +37,28 @@ fn init_logging() {
 
 fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
+        Command::Run { config } => {
+            let loaded = Config::load(&config)?;
+            for warning in &loaded.warnings {
+                tracing::warn!("{}: {warning}", config.display());
+            }
+            let runtime = runtime()?;
+            runtime.block_on(async {
+                let stop = busbar::shutdown::stop_signal()?;
+                busbar::daemon::Daemon::new(loaded.config)?.run(stop).await?;
+                anyhow::Ok(())
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo => {
+            let runtime = runtime()?;
+            runtime.block_on(async {
+                let stop = busbar::shutdown::stop_signal()?;
+                busbar::demo::run(stop).await?;
+                anyhow::Ok(())
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::CheckConfig { path } => Ok(check_config(&path)),
         Command::Probe {
             port,

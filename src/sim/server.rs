@@ -158,16 +158,7 @@ pub async fn run_until_stopped(
     use std::io::Write;
     let _ = std::io::stdout().flush();
     tracing::info!(packs, %protocol, cells, "simulated packs ready; stop with Ctrl-C");
-    wait_for_stop().await.map_err(SimError::Signal)?;
+    crate::shutdown::stop_signal().map_err(SimError::Signal)?.await;
     Ok(())
 }
 
-/// Resolve on SIGINT or SIGTERM.
-pub async fn wait_for_stop() -> io::Result<()> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate())?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r,
-        _ = term.recv() => Ok(()),
-    }
-}

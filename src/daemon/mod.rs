@@ -1,0 +1,231 @@
+//! `busbar run`: readers, core and CAN output wired together.
+//!
+//! One task per serial port sends every poll's outcome into one channel; the main loop hands
+//! valid readings to the pure core, ticks it on every reading and on a short timer (so an
+//! offline pack is noticed within a tick of `offline_after`), and lets the scheduler decide what
+//! goes on the bus. The loop never waits on anything but the channel, the timer and the stop
+//! signal, so nothing slow can hold back a cut.
+
+pub mod events;
+
+use std::future::Future;
+use std::time::Duration;
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+use crate::battery::{Battery, BatteryState};
+use crate::can::encode::{encode_all, EncoderSettings};
+use crate::can::scheduler::{Plan, Scheduler};
+use crate::can::transport::{self, Transport};
+use crate::can::CanFrame;
+use crate::config::{Config, Protocol};
+use crate::reader::{spawn_jk_nw_reader, PollSettings, Reading};
+use events::EventTracker;
+
+/// The core is ticked at least this often besides every reading: offline detection and the
+/// ramp are then at most this late. A tick costs a few µs.
+const TICK: Duration = Duration::from_millis(100);
+
+/// Why the daemon could not start or had to stop.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error("configuration: {0}")]
+    Settings(String),
+    #[error("protocol {0} is not supported by `busbar run` yet")]
+    Unsupported(Protocol),
+    #[error("CAN output {interface}: {source}")]
+    Can {
+        interface: String,
+        #[source]
+        source: transport::CanOpenError,
+    },
+}
+
+/// The daemon, built from a validated configuration.
+pub struct Daemon {
+    config: Config,
+    battery: Battery,
+    started: Instant,
+    states: watch::Sender<Option<Arc<BatteryState>>>,
+}
+
+impl Daemon {
+    pub fn new(config: Config) -> Result<Self, DaemonError> {
+        let settings = config
+            .battery_settings()
+            .map_err(|p| DaemonError::Settings(join(&p)))?;
+        if let Some(pack) = config.packs.iter().find(|p| p.protocol != Protocol::JkNw) {
+            return Err(DaemonError::Unsupported(pack.protocol));
+        }
+        let started = Instant::now();
+        let battery = Battery::new(settings, started.into_std())
+            .map_err(|e| DaemonError::Settings(e.to_string()))?;
+        Ok(Self {
+            config,
+            battery,
+            started,
+            states: watch::channel(None).0,
+        })
+    }
+
+    /// The newest battery state, for monitoring (status line, HTTP, MQTT). A watch channel:
+    /// the main loop only replaces a value and never waits for a reader.
+    pub fn subscribe(&self) -> watch::Receiver<Option<Arc<BatteryState>>> {
+        self.states.subscribe()
+    }
+
+    /// Run until `stop` resolves; then send the last frame set with CCL = DCL = 0 (DESIGN.md
+    /// rule 8) and return.
+    pub async fn run(self, stop: impl Future<Output = ()>) -> Result<(), DaemonError> {
+        let Daemon {
+            config,
+            mut battery,
+            started,
+            states,
+        } = self;
+        let encoder = EncoderSettings::from_config(&config.can);
+        let mut bus = transport::open(&config.can.interface)
+            .await
+            .map_err(|source| DaemonError::Can {
+                interface: config.can.interface.clone(),
+                source,
+            })?;
+        let mut scheduler = Scheduler::new(config.timing.can_interval, started.into_std());
+
+        let (tx, mut readings) = mpsc::channel::<Reading>(4 * config.packs.len().max(1));
+        let poll = PollSettings::new(config.timing.poll_interval);
+        let readers: Vec<_> = config
+            .packs
+            .iter()
+            .enumerate()
+            .map(|(index, pack)| spawn_jk_nw_reader(index, pack.port.clone(), poll.clone(), tx.clone()))
+            .collect();
+        drop(tx);
+        let mut tracker =
+            EventTracker::new(config.packs.iter().map(|p| p.name.clone()).collect());
+        let mut notifier = SystemdNotifier::new();
+        let mut ticks = tokio::time::interval(TICK);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tracing::info!(
+            packs = config.packs.len(),
+            can = %config.can.interface,
+            "busbar running; no CAN output until every pack has answered once or offline_after has passed"
+        );
+        tokio::pin!(stop);
+
+        loop {
+            tokio::select! {
+                biased;
+                () = &mut stop => break,
+                Some(reading) = readings.recv() => {
+                    let at = reading.at.into_std();
+                    match reading.outcome {
+                        Ok(snapshot) => {
+                            if let Err(rejected) = battery.accept(reading.pack, at, snapshot) {
+                                tracker.problem(reading.pack, rejected.to_string());
+                            }
+                        }
+                        Err(e) => tracker.problem(reading.pack, e.to_string()),
+                    }
+                }
+                _ = ticks.tick() => {}
+            }
+            let now = Instant::now().into_std();
+            let Some(state) = battery.tick(now) else {
+                continue;
+            };
+            for event in tracker.update(now, &state) {
+                match event {
+                    events::Event::PackOnline { .. } => tracing::info!("{event}"),
+                    _ => tracing::warn!("{event}"),
+                }
+            }
+            let plan = scheduler.plan(now, &state);
+            send(&mut bus, plan, &state, &encoder).await;
+            if plan != Plan::Nothing {
+                notifier.frames_sent();
+            }
+            notifier.alive();
+            states.send_replace(Some(Arc::new(state)));
+        }
+
+        for reader in &readers {
+            reader.abort();
+        }
+        // Rule 8: the last word on the bus is "no current".
+        match battery.shutdown_state(Instant::now().into_std()) {
+            Some(state) => {
+                send(&mut bus, Plan::FullSet, &state, &encoder).await;
+                tracing::info!("stopped: sent the last frame set with CCL = DCL = 0");
+            }
+            None => tracing::info!("stopped before any frame was sent"),
+        }
+        notifier.stopping();
+        Ok(())
+    }
+}
+
+async fn send(bus: &mut Transport, plan: Plan, state: &BatteryState, encoder: &EncoderSettings) {
+    let frames: Vec<CanFrame> = match plan {
+        Plan::Nothing => return,
+        Plan::LimitsOnly => vec![crate::can::encode::encode_limits(state)],
+        Plan::FullSet => encode_all(state, encoder).into_iter().collect(),
+    };
+    if let Err(e) = bus.send_all(&frames).await {
+        // The transport logs trouble once per episode; the loop goes on so the next frame set
+        // can get through when the bus recovers.
+        tracing::debug!("CAN send failed: {e}");
+    }
+}
+
+fn join(problems: &[crate::battery::ConfigProblem]) -> String {
+    problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// systemd `Type=notify`: READY once the first frame set is out, watchdog pings while the main
+/// loop turns. Without `NOTIFY_SOCKET` (not under systemd) every call is a no-op.
+struct SystemdNotifier {
+    ready: bool,
+    watchdog: Option<Duration>,
+    last_ping: Option<Instant>,
+}
+
+impl SystemdNotifier {
+    fn new() -> Self {
+        let mut usec = 0u64;
+        let watchdog = sd_notify::watchdog_enabled(false, &mut usec)
+            .then(|| Duration::from_micros(usec) / 2);
+        Self {
+            ready: false,
+            watchdog,
+            last_ping: None,
+        }
+    }
+
+    fn frames_sent(&mut self) {
+        if !self.ready {
+            self.ready = true;
+            let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
+        }
+    }
+
+    fn alive(&mut self) {
+        let Some(every) = self.watchdog else { return };
+        let now = Instant::now();
+        if self.last_ping.is_none_or(|t| now - t >= every) {
+            self.last_ping = Some(now);
+            let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Watchdog]);
+        }
+    }
+
+    fn stopping(&self) {
+        let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
+    }
+}
