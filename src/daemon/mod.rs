@@ -17,11 +17,10 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use crate::battery::{Battery, BatteryState};
-use crate::can::encode::{encode_all, EncoderSettings};
-use crate::can::scheduler::{Plan, Scheduler};
+use crate::can::encode::{encode_all, encode_limits, EncoderSettings};
 use crate::can::transport::{self, Transport};
-use crate::can::CanFrame;
-use crate::config::{Config, Protocol};
+use crate::can::{CanTransport, Plan, Scheduler};
+use crate::config::{CanProfile, Config, Protocol};
 use crate::reader::{spawn_jk_nw_reader, PollSettings, Reading};
 use events::EventTracker;
 
@@ -93,7 +92,7 @@ impl Daemon {
                 interface: config.can.interface.clone(),
                 source,
             })?;
-        let mut scheduler = Scheduler::new(config.timing.can_interval, started.into_std());
+        let mut scheduler = Scheduler::new(config.timing.can_interval);
 
         let (tx, mut readings) = mpsc::channel::<Reading>(4 * config.packs.len().max(1));
         let poll = PollSettings::new(config.timing.poll_interval);
@@ -116,7 +115,10 @@ impl Daemon {
         );
         tokio::pin!(stop);
 
+        let mut state: Option<BatteryState> = None;
+        let mut keepalive = KeepaliveWatch::new(config.can.profile);
         loop {
+            let deadline = scheduler.next_deadline();
             tokio::select! {
                 biased;
                 () = &mut stop => break,
@@ -131,25 +133,34 @@ impl Daemon {
                         Err(e) => tracker.problem(reading.pack, e.to_string()),
                     }
                 }
+                () = sleep_until_some(deadline) => {}
                 _ = ticks.tick() => {}
+                // Keep-alives and bus-state changes; the transport logs bus trouble itself.
+                _ = bus.recv() => {}
             }
             let now = Instant::now().into_std();
-            let Some(state) = battery.tick(now) else {
-                continue;
-            };
-            for event in tracker.update(now, &state) {
-                match event {
-                    events::Event::PackOnline { .. } => tracing::info!("{event}"),
-                    _ => tracing::warn!("{event}"),
+            if let Some(next) = battery.tick(now) {
+                for event in tracker.update(now, &next) {
+                    match event {
+                        events::Event::PackOnline { .. } => tracing::info!("{event}"),
+                        _ => tracing::warn!("{event}"),
+                    }
                 }
+                state = Some(next);
             }
-            let plan = scheduler.plan(now, &state);
-            send(&mut bus, plan, &state, &encoder).await;
-            if plan != Plan::Nothing {
-                notifier.frames_sent();
+            let plan = scheduler.plan_state(now, state.as_ref());
+            if let Some(current) = &state {
+                if send(&mut bus, plan, current, &encoder).await {
+                    if plan != Plan::Nothing {
+                        notifier.frames_sent();
+                    }
+                } else {
+                    scheduler.send_failed();
+                }
+                states.send_replace(Some(Arc::new(current.clone())));
             }
+            keepalive.check(now, bus.last_keepalive());
             notifier.alive();
-            states.send_replace(Some(Arc::new(state)));
         }
 
         for reader in &readers {
@@ -157,9 +168,12 @@ impl Daemon {
         }
         // Rule 8: the last word on the bus is "no current".
         match battery.shutdown_state(Instant::now().into_std()) {
-            Some(state) => {
-                send(&mut bus, Plan::FullSet, &state, &encoder).await;
-                tracing::info!("stopped: sent the last frame set with CCL = DCL = 0");
+            Some(last) => {
+                if send(&mut bus, Plan::FullSet, &last, &encoder).await {
+                    tracing::info!("stopped: sent the last frame set with CCL = DCL = 0");
+                } else {
+                    tracing::error!("stopped, but the last frame set (CCL = DCL = 0) could not be sent");
+                }
             }
             None => tracing::info!("stopped before any frame was sent"),
         }
@@ -168,16 +182,55 @@ impl Daemon {
     }
 }
 
-async fn send(bus: &mut Transport, plan: Plan, state: &BatteryState, encoder: &EncoderSettings) {
-    let frames: Vec<CanFrame> = match plan {
-        Plan::Nothing => return,
-        Plan::LimitsOnly => vec![crate::can::encode::encode_limits(state)],
-        Plan::FullSet => encode_all(state, encoder).into_iter().collect(),
+/// Send what `plan` says; false if the bus refused (the transport has logged why).
+async fn send(bus: &mut Transport, plan: Plan, state: &BatteryState, encoder: &EncoderSettings) -> bool {
+    let result = match plan {
+        Plan::Nothing => return true,
+        Plan::LimitsOnly => bus.send(&encode_limits(state)).await,
+        Plan::FullSet => bus.send_all(&encode_all(state, encoder)).await,
     };
-    if let Err(e) = bus.send_all(&frames).await {
-        // The transport logs trouble once per episode; the loop goes on so the next frame set
-        // can get through when the bus recovers.
-        tracing::debug!("CAN send failed: {e}");
+    result.is_ok()
+}
+
+/// Resolve at `deadline`, or never without one.
+async fn sleep_until_some(deadline: Option<std::time::Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Pylon profile: the inverter sends 0x305 every second (victron-can.md §3.2, Pylon spec). Log
+/// once when it stops arriving and once when it is back; never per frame.
+struct KeepaliveWatch {
+    enabled: bool,
+    missing: bool,
+}
+
+/// Three missed keep-alives of a 1 s cadence.
+const KEEPALIVE_MISSING_AFTER: Duration = Duration::from_secs(3);
+
+impl KeepaliveWatch {
+    fn new(profile: CanProfile) -> Self {
+        Self {
+            enabled: profile == CanProfile::Pylon,
+            missing: false,
+        }
+    }
+
+    fn check(&mut self, now: std::time::Instant, last: Option<std::time::Instant>) {
+        if !self.enabled {
+            return;
+        }
+        // Only an inverter that was heard can stop being heard.
+        let Some(last) = last else { return };
+        let missing = now.saturating_duration_since(last) > KEEPALIVE_MISSING_AFTER;
+        if missing && !self.missing {
+            tracing::warn!("the inverter's 0x305 keep-alive stopped arriving: is it still connected?");
+        } else if !missing && self.missing {
+            tracing::info!("the inverter's 0x305 keep-alive is back");
+        }
+        self.missing = missing;
     }
 }
 
@@ -199,9 +252,8 @@ struct SystemdNotifier {
 
 impl SystemdNotifier {
     fn new() -> Self {
-        let mut usec = 0u64;
-        let watchdog = sd_notify::watchdog_enabled(false, &mut usec)
-            .then(|| Duration::from_micros(usec) / 2);
+        // Ping at half the watchdog period, as sd_watchdog_enabled(3) advises.
+        let watchdog = sd_notify::watchdog_enabled().map(|period| period / 2);
         Self {
             ready: false,
             watchdog,
@@ -212,7 +264,7 @@ impl SystemdNotifier {
     fn frames_sent(&mut self) {
         if !self.ready {
             self.ready = true;
-            let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
+            let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
         }
     }
 
@@ -221,11 +273,11 @@ impl SystemdNotifier {
         let now = Instant::now();
         if self.last_ping.is_none_or(|t| now - t >= every) {
             self.last_ping = Some(now);
-            let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Watchdog]);
+            let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
         }
     }
 
     fn stopping(&self) {
-        let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
+        let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
     }
 }
