@@ -75,6 +75,15 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             ))?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Decode {
+            input,
+            json,
+            follow,
+        } => {
+            let options = busbar::can::decode_command::Options { json, follow };
+            busbar::can::decode_command::run_cli(input.as_deref(), options)?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
