@@ -48,7 +48,8 @@ pub struct Limits {
 pub struct Soc {
     pub soc_pct: u16,
     pub soh_pct: u16,
-    /// Bytes 4–5 in 0.01 %; `None` when the frame is shorter or says 0xFFFF (invalid).
+    /// Bytes 4–5 in 0.01 %; `None` when the frame is shorter, says 0xFFFF (invalid), or says
+    /// 0 beside a non-zero SOC (not filled in, as BYD does).
     pub soc_centi_pct: Option<u16>,
 }
 
@@ -340,12 +341,17 @@ impl DecodedBattery {
                 })
             }
             id::SOC => {
+                let soc_pct = u16_at(d, 0);
                 self.soc = Some(Soc {
-                    soc_pct: u16_at(d, 0),
+                    soc_pct,
                     soh_pct: u16_at(d, 2),
+                    // A 0 beside a SOC that is not 0 is a battery that leaves the field
+                    // empty (§3.2: "BYD sends 0"), not an empty battery. busbar never sends
+                    // that pair: its whole-% SOC is the 0.01 % one rounded.
                     soc_centi_pct: (d.len() >= 6)
                         .then(|| u16_at(d, 4))
-                        .and_then(|c| some_unless(c, SOC_HIRES_INVALID)),
+                        .and_then(|c| some_unless(c, SOC_HIRES_INVALID))
+                        .filter(|&c| c != 0 || soc_pct == 0),
                 })
             }
             id::MEASUREMENTS => {
@@ -520,12 +526,13 @@ mod tests {
                 dvl_mv: 43_000
             })
         );
+        // BYD leaves the 0.01 % field at 0: not read as 0 %.
         assert_eq!(
             b.soc,
             Some(Soc {
                 soc_pct: 67,
                 soh_pct: 100,
-                soc_centi_pct: Some(0)
+                soc_centi_pct: None
             })
         );
         assert_eq!(
@@ -618,6 +625,10 @@ mod tests {
         assert_eq!(cells.max_temperature_k, None);
         assert!(b.min_cell_id.unwrap().is_empty());
         assert_eq!(b.soc.unwrap().soc_centi_pct, None);
+        // An empty battery says 0 in both fields.
+        let mut d = Decoder::default();
+        d.feed_line("355#0000640000000000");
+        assert_eq!(d.battery.soc.unwrap().soc_centi_pct, Some(0));
         let mut d = Decoder::default();
         d.feed_line("356#1A14000056F50000");
         assert_eq!(d.battery.measurements.unwrap().temperature_dc, None);

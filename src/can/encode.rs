@@ -15,7 +15,7 @@
 //! | 0x356 | 0–1 | voltage | s16 0.01 V | `voltage_mv` | nearest; ≤ 327.67 V; refused if 0 |
 //! | | 2–3 | current | s16 0.1 A, + charging | `current_ma` | nearest, halves away from 0; s16 range |
 //! | | 4–5 | temperature | s16 0.1 °C | `temperature_dc` | −273.0 °C if unknown |
-//! | 0x359 | 0–7 | Pylon flags | bits | `alarms`, `counts` | pylon profile only, see [`pylon_flags`] |
+//! | 0x359 | 0–7 | Pylon flags | bits | `alarms`, `counts` | pylon profile only, see `pylon_flags` below |
 //! | 0x35A | 0–7 | alarms, warnings | 2-bit fields | `alarms` | [`Flag::crumb`] |
 //! | 0x35C | 0–1 | Pylon request | bits | CCL, DCL as sent | pylon profile only |
 //! | 0x35E | 0–7 | name | ASCII | settings | NUL (Victron) or space (Pylon) padded |
@@ -404,7 +404,9 @@ fn modules(state: &BatteryState) -> CanFrame {
     CanFrame::with_8_bytes(id::MODULES, data)
 }
 
-/// 0x373: min cell mV, max cell mV, min temperature K, max temperature K (§3.2).
+/// 0x373: min cell mV, max cell mV, min temperature K, max temperature K (§3.2). A known cell
+/// is never 0 mV (a plausible reading has every cell at 1000 mV or more, DESIGN.md rule 1), so
+/// 0 is free to mean "unknown".
 fn cell_extremes(state: &BatteryState) -> CanFrame {
     let mut data = [0u8; 8];
     put_u16(
