@@ -71,6 +71,18 @@ pub enum Command {
         #[arg(long, default_value_t = 16)]
         cells: usize,
     },
+    /// Decode CAN frames (candump / candump -L / cansend text) into the battery an inverter
+    /// hears, e.g. `candump can1 | busbar decode --follow -` on the GX.
+    Decode {
+        /// candump output to read; "-" or nothing reads stdin.
+        input: Option<PathBuf>,
+        /// Print one JSON object (with --follow, one per line) instead of the report.
+        #[arg(long)]
+        json: bool,
+        /// Print after every 0x351 (the limits) instead of once at the end of the input.
+        #[arg(long)]
+        follow: bool,
+    },
 }
 
 /// `--protocol` values; the names are those of the config file.

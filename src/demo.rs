@@ -12,9 +12,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::battery::BatteryState;
-use crate::config::{
-    BatteryConfig, CanConfig, Config, PackConfig, Protocol, TimingConfig,
-};
+use crate::config::{BatteryConfig, CanConfig, Config, PackConfig, Protocol, TimingConfig};
 use crate::daemon::{Daemon, DaemonError};
 use crate::sim::server::{spawn_jk_nw, SimError, SimulatedPack};
 use crate::sim::Faults;

@@ -28,8 +28,11 @@ fn init_logging() {
         .ok()
         .or_else(|| std::env::var("RUST_LOG").ok())
         .unwrap_or_else(|| "info".into());
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::new(filter))
+        // Colour codes only for a person at a terminal, never into journald or a log file.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .with_target(false)
         .init();
@@ -45,7 +48,9 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             let runtime = runtime()?;
             runtime.block_on(async {
                 let stop = busbar::shutdown::stop_signal()?;
-                busbar::daemon::Daemon::new(loaded.config)?.run(stop).await?;
+                busbar::daemon::Daemon::new(loaded.config)?
+                    .run(stop)
+                    .await?;
                 anyhow::Ok(())
             })?;
             Ok(ExitCode::SUCCESS)
@@ -95,6 +100,15 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                 protocol.into(),
                 cells,
             ))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Decode {
+            input,
+            json,
+            follow,
+        } => {
+            let options = busbar::can::decode_command::Options { json, follow };
+            busbar::can::decode_command::run_cli(input.as_deref(), options)?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -17,8 +17,8 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use crate::battery::{Battery, BatteryState};
-use crate::can::encode::{encode_all, encode_limits, EncoderSettings};
 use crate::can::transport::{self, Transport};
+use crate::can::{encode_all, encode_limits, EncoderSettings};
 use crate::can::{CanTransport, Plan, Scheduler};
 use crate::config::{CanProfile, Config, Protocol};
 use crate::reader::{spawn_jk_nw_reader, PollSettings, Reading};
@@ -47,7 +47,7 @@ pub enum DaemonError {
 pub struct Daemon {
     config: Config,
     battery: Battery,
-    started: Instant,
+    encoder: EncoderSettings,
     states: watch::Sender<Option<Arc<BatteryState>>>,
 }
 
@@ -59,13 +59,14 @@ impl Daemon {
         if let Some(pack) = config.packs.iter().find(|p| p.protocol != Protocol::JkNw) {
             return Err(DaemonError::Unsupported(pack.protocol));
         }
-        let started = Instant::now();
-        let battery = Battery::new(settings, started.into_std())
+        let encoder = EncoderSettings::from_config(&config.can)
+            .map_err(|e| DaemonError::Settings(format!("can: {e}")))?;
+        let battery = Battery::new(settings, std::time::Instant::now())
             .map_err(|e| DaemonError::Settings(e.to_string()))?;
         Ok(Self {
             config,
             battery,
-            started,
+            encoder,
             states: watch::channel(None).0,
         })
     }
@@ -82,10 +83,9 @@ impl Daemon {
         let Daemon {
             config,
             mut battery,
-            started,
+            encoder,
             states,
         } = self;
-        let encoder = EncoderSettings::from_config(&config.can);
         let mut bus = transport::open(&config.can.interface)
             .await
             .map_err(|source| DaemonError::Can {
@@ -100,11 +100,12 @@ impl Daemon {
             .packs
             .iter()
             .enumerate()
-            .map(|(index, pack)| spawn_jk_nw_reader(index, pack.port.clone(), poll.clone(), tx.clone()))
+            .map(|(index, pack)| {
+                spawn_jk_nw_reader(index, pack.port.clone(), poll.clone(), tx.clone())
+            })
             .collect();
         drop(tx);
-        let mut tracker =
-            EventTracker::new(config.packs.iter().map(|p| p.name.clone()).collect());
+        let mut tracker = EventTracker::new(config.packs.iter().map(|p| p.name.clone()).collect());
         let mut notifier = SystemdNotifier::new();
         let mut ticks = tokio::time::interval(TICK);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -172,7 +173,9 @@ impl Daemon {
                 if send(&mut bus, Plan::FullSet, &last, &encoder).await {
                     tracing::info!("stopped: sent the last frame set with CCL = DCL = 0");
                 } else {
-                    tracing::error!("stopped, but the last frame set (CCL = DCL = 0) could not be sent");
+                    tracing::error!(
+                        "stopped, but the last frame set (CCL = DCL = 0) could not be sent"
+                    );
                 }
             }
             None => tracing::info!("stopped before any frame was sent"),
@@ -183,13 +186,32 @@ impl Daemon {
 }
 
 /// Send what `plan` says; false if the bus refused (the transport has logged why).
-async fn send(bus: &mut Transport, plan: Plan, state: &BatteryState, encoder: &EncoderSettings) -> bool {
+async fn send(
+    bus: &mut Transport,
+    plan: Plan,
+    state: &BatteryState,
+    encoder: &EncoderSettings,
+) -> bool {
     let result = match plan {
         Plan::Nothing => return true,
-        Plan::LimitsOnly => bus.send(&encode_limits(state)).await,
-        Plan::FullSet => bus.send_all(&encode_all(state, encoder)).await,
+        Plan::LimitsOnly => match encode_limits(state) {
+            Ok(frame) => bus.send(&frame).await,
+            Err(refused) => return refuse(refused),
+        },
+        Plan::FullSet => match encode_all(state, encoder) {
+            Ok(frames) => bus.send_all(&frames).await,
+            Err(refused) => return refuse(refused),
+        },
     };
     result.is_ok()
+}
+
+/// The encoder refused a state it cannot send truthfully (CVL or voltage 0, DESIGN.md rules 4
+/// and 6). Sending nothing lets Venus declare the BMS lost and stop its chargers; that is the
+/// safe side.
+fn refuse(error: crate::can::EncodeError) -> bool {
+    tracing::error!("frame set not sent: {error}");
+    false
 }
 
 /// Resolve at `deadline`, or never without one.
@@ -226,7 +248,9 @@ impl KeepaliveWatch {
         let Some(last) = last else { return };
         let missing = now.saturating_duration_since(last) > KEEPALIVE_MISSING_AFTER;
         if missing && !self.missing {
-            tracing::warn!("the inverter's 0x305 keep-alive stopped arriving: is it still connected?");
+            tracing::warn!(
+                "the inverter's 0x305 keep-alive stopped arriving: is it still connected?"
+            );
         } else if !missing && self.missing {
             tracing::info!("the inverter's 0x305 keep-alive is back");
         }

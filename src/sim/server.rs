@@ -158,7 +158,8 @@ pub async fn run_until_stopped(
     use std::io::Write;
     let _ = std::io::stdout().flush();
     tracing::info!(packs, %protocol, cells, "simulated packs ready; stop with Ctrl-C");
-    crate::shutdown::stop_signal().map_err(SimError::Signal)?.await;
+    crate::shutdown::stop_signal()
+        .map_err(SimError::Signal)?
+        .await;
     Ok(())
 }
-
