@@ -100,20 +100,20 @@ impl Aggregator {
         // Strict comparisons keep the first (lowest pack index) of equals; within a pack
         // `Observed` already named the first cell / sensor of equals.
         let (cell, mv) = seen.low_cell;
-        if self.min_cell.map_or(true, |m| mv < m.mv) {
+        if self.min_cell.is_none_or(|m| mv < m.mv) {
             self.min_cell = Some(CellExtreme { pack, cell, mv });
         }
         let (cell, mv) = seen.high_cell;
-        if self.max_cell.map_or(true, |m| mv > m.mv) {
+        if self.max_cell.is_none_or(|m| mv > m.mv) {
             self.max_cell = Some(CellExtreme { pack, cell, mv });
         }
         if let Some((sensor, dc)) = seen.coldest {
-            if self.min_temperature.map_or(true, |m| dc < m.dc) {
+            if self.min_temperature.is_none_or(|m| dc < m.dc) {
                 self.min_temperature = Some(TemperatureExtreme { pack, sensor, dc });
             }
         }
         if let Some((sensor, dc)) = seen.hottest {
-            if self.max_temperature.map_or(true, |m| dc > m.dc) {
+            if self.max_temperature.is_none_or(|m| dc > m.dc) {
                 self.max_temperature = Some(TemperatureExtreme { pack, sensor, dc });
             }
         }

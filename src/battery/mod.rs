@@ -256,7 +256,7 @@ impl Battery {
                 active |= snapshot.alarms;
                 aggregator.add(index, snapshot, &seen);
                 if let Some(p) = Penalty::of_pack(index, &seen) {
-                    if penalty.map_or(true, |q| p.cvl_mv < q.cvl_mv) {
+                    if penalty.is_none_or(|q| p.cvl_mv < q.cvl_mv) {
                         penalty = Some(p);
                     }
                 }
@@ -365,7 +365,7 @@ impl Sum {
     fn add(&mut self, index: usize, limit: PackLimit, max_ma: u32) {
         self.total += u64::from(limit.current_ma);
         let shortfall = max_ma.saturating_sub(limit.current_ma);
-        if shortfall > 0 && self.worst.map_or(true, |(w, _, _)| shortfall > w) {
+        if shortfall > 0 && self.worst.is_none_or(|(w, _, _)| shortfall > w) {
             self.worst = Some((shortfall, index, limit.reason));
         }
     }

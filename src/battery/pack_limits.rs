@@ -131,20 +131,20 @@ impl Observed {
             cell_sum_mv += u32::from(mv);
             excess_mv += u32::from(mv.saturating_sub(penalty_limit_mv));
             // Strict comparisons: the first of equals stays.
-            if high.map_or(true, |(_, h)| mv > h) {
+            if high.is_none_or(|(_, h)| mv > h) {
                 high = Some((i + 1, mv));
             }
-            if low.map_or(true, |(_, l)| mv < l) {
+            if low.is_none_or(|(_, l)| mv < l) {
                 low = Some((i + 1, mv));
             }
         }
         let mut hottest: Option<(usize, i16)> = None;
         let mut coldest: Option<(usize, i16)> = None;
         for (i, &dc) in snapshot.temperatures_dc.iter().enumerate() {
-            if hottest.map_or(true, |(_, h)| dc > h) {
+            if hottest.is_none_or(|(_, h)| dc > h) {
                 hottest = Some((i + 1, dc));
             }
-            if coldest.map_or(true, |(_, c)| dc < c) {
+            if coldest.is_none_or(|(_, c)| dc < c) {
                 coldest = Some((i + 1, dc));
             }
         }

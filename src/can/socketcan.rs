@@ -457,7 +457,7 @@ impl<O: RawOpener> SocketCanLink<O> {
                     continue;
                 }
                 if self.ensure_open(now).is_err() {
-                    if self.retry_at.map_or(true, |at| at <= now) {
+                    if self.retry_at.is_none_or(|at| at <= now) {
                         // Cannot happen (a failed open always sets a later retry_at); never spin.
                         self.retry_at = Some(now + Duration::from_millis(100));
                     }

@@ -41,7 +41,7 @@ pub fn pack(cell_mv: u16) -> PackSnapshot {
 
 pub fn pack_of(cells: usize, cell_mv: u16) -> PackSnapshot {
     let mut p = PackSnapshot {
-        cell_voltages_mv: std::iter::repeat(cell_mv).take(cells).collect(),
+        cell_voltages_mv: std::iter::repeat_n(cell_mv, cells).collect(),
         temperatures_dc: [200, 210].into_iter().collect(),
         mos_temperature_dc: Some(250),
         soc_pct: 50,
