@@ -52,11 +52,11 @@ wait_lines() { # wait until the candump log has at least $1 lines of 0x351, at m
 }
 
 wait_lines 3 30
-echo "MARK down $(date +%s.%N)"
+echo "MARK down $(date +%s)"
 ip link set vcan0 down
 sleep 2
 ip link set vcan0 up
-echo "MARK up $(date +%s.%N)"
+echo "MARK up $(date +%s)"
 before=$(grep -c ' 351#' /tmp/can.log || true)
 wait_lines $((before + 3)) 30
 kill -0 "$bb" || { echo "busbar died across vcan0 down/up"; cat /tmp/busbar.log; exit 1; }
