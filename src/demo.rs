@@ -17,7 +17,7 @@ use crate::daemon::{Daemon, DaemonError};
 use crate::sim::server::{spawn_jk_nw, SimError, SimulatedPack};
 use crate::sim::Faults;
 
-/// The seed set-up: five packs.
+/// The seed set-up: five packs of 16 cells.
 const PACKS: usize = 5;
 const CELLS: usize = 16;
 
@@ -187,4 +187,54 @@ pub fn summary_line(s: &BatteryState) -> String {
         s.counts.online,
         s.counts.online + s.counts.offline,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::validate;
+
+    #[test]
+    fn the_script_steps_are_in_order_within_one_cycle_and_name_real_packs() {
+        for pair in SCRIPT.windows(2) {
+            assert!(
+                pair[0].at < pair[1].at,
+                "{} then {}",
+                pair[0].say,
+                pair[1].say
+            );
+        }
+        assert!(SCRIPT.iter().all(|s| s.at < CYCLE && s.pack < PACKS));
+    }
+
+    #[test]
+    fn every_fault_the_script_sets_it_also_clears() {
+        for pack in 0..PACKS {
+            let mut faults = Faults::default();
+            for step in SCRIPT.iter().filter(|s| s.pack == pack) {
+                (step.change)(&mut faults);
+            }
+            assert_eq!(faults, Faults::default(), "pack{} left faulty", pack + 1);
+        }
+    }
+
+    #[test]
+    fn the_demo_config_is_the_valid_seed_setup() {
+        let packs: Vec<PackConfig> = (1..=PACKS)
+            .map(|i| PackConfig {
+                name: format!("pack{i}"),
+                port: format!("/dev/pts/{i}").into(),
+                protocol: Protocol::JkNw,
+                address: None,
+                max_charge_current: 60.0,
+                max_discharge_current: 70.0,
+            })
+            .collect();
+        let mut config = config(&[]);
+        config.packs = packs;
+        let found = validate(&config);
+        assert!(found.errors.is_empty(), "{:?}", found.errors);
+        assert_eq!(config.can.interface, "candump:-");
+        assert_eq!(config.battery.max_charge_current, 300.0);
+    }
 }

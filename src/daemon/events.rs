@@ -193,3 +193,117 @@ impl EventTracker {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::battery::{Battery, BatterySettings, ControlConfig, LimitsConfig, PackSettings};
+    use crate::pack::PackSnapshot;
+
+    fn battery(t0: Instant) -> Battery {
+        let settings = BatterySettings {
+            cells: 16,
+            charge_voltage_mv: 3450,
+            float_voltage_mv: 3375,
+            discharge_voltage_mv: 2900,
+            max_charge_current_ma: 300_000,
+            max_discharge_current_ma: 350_000,
+            offline_after: Duration::from_secs(3),
+            packs: (1..=2)
+                .map(|i| PackSettings {
+                    name: format!("pack{i}"),
+                    max_charge_current_ma: 60_000,
+                    max_discharge_current_ma: 70_000,
+                })
+                .collect(),
+            limits: LimitsConfig::default(),
+            control: ControlConfig::default(),
+        };
+        Battery::new(settings, t0).unwrap()
+    }
+
+    fn healthy() -> PackSnapshot {
+        let mut p = PackSnapshot {
+            cell_voltages_mv: std::iter::repeat_n(3300, 16).collect(),
+            temperatures_dc: [200, 210].into_iter().collect(),
+            soc_pct: 50,
+            capacity_ah: 280.0,
+            charge_mosfet: true,
+            discharge_mosfet: true,
+            ..PackSnapshot::default()
+        };
+        p.voltage_mv = p.cell_sum_mv();
+        p
+    }
+
+    #[test]
+    fn a_pack_going_silent_is_one_offline_event_with_its_last_problem_and_a_cut() {
+        let t0 = Instant::now();
+        let mut b = battery(t0);
+        let mut tracker = EventTracker::new(vec!["pack1".into(), "pack2".into()]);
+        b.accept(0, t0, healthy()).unwrap();
+        b.accept(1, t0, healthy()).unwrap();
+        let first = b.tick(t0).unwrap();
+        assert_eq!(tracker.update(t0, &first), vec![]);
+
+        // pack2 stops answering; 4 s later it is offline.
+        tracker.problem(1, "no complete answer within 800 ms".into());
+        let t4 = t0 + Duration::from_secs(4);
+        b.accept(0, t4, healthy()).unwrap();
+        let state = b.tick(t4).unwrap();
+        let events = tracker.update(t4, &state);
+        assert_eq!(events.len(), 3, "{events:?}");
+        assert_eq!(
+            events[0].to_string(),
+            "pack2 OFFLINE: no valid reading for 4.0 s (last problem: no complete answer within 800 ms); it contributes nothing until heard again"
+        );
+        assert_eq!(
+            events[1].to_string(),
+            "CCL cut 120.0 -> 60.0 A: pack2 charge limited by being offline"
+        );
+        assert!(matches!(
+            events[2],
+            Event::LimitCut {
+                limit: Limit::Dcl,
+                from: 140_000,
+                to: 70_000,
+                ..
+            }
+        ));
+
+        // Still offline: nothing new. Back: one online event, and a rise is no event.
+        let t5 = t4 + Duration::from_secs(1);
+        b.accept(0, t5, healthy()).unwrap();
+        assert_eq!(tracker.update(t5, &b.tick(t5).unwrap()), vec![]);
+        let t6 = t5 + Duration::from_secs(1);
+        b.accept(0, t6, healthy()).unwrap();
+        b.accept(1, t6, healthy()).unwrap();
+        assert_eq!(
+            tracker.update(t6, &b.tick(t6).unwrap()),
+            vec![Event::PackOnline {
+                name: "pack2".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn a_pack_that_never_answered_is_reported_as_such() {
+        let t0 = Instant::now();
+        let mut b = battery(t0);
+        let mut tracker = EventTracker::new(vec!["pack1".into(), "pack2".into()]);
+        b.accept(0, t0, healthy()).unwrap();
+        // Start-up waits offline_after for pack2.
+        let t3 = t0 + Duration::from_secs(3);
+        b.accept(0, t3, healthy()).unwrap();
+        let events = tracker.update(t3, &b.tick(t3).unwrap());
+        assert_eq!(
+            events,
+            vec![Event::PackOffline {
+                name: "pack2".into(),
+                silent_for: None,
+                last_problem: None
+            }]
+        );
+        assert!(events[0].to_string().contains("never answered"));
+    }
+}
