@@ -132,34 +132,34 @@ impl EventTracker {
             *was = Some(report.online);
         }
         let now_limits = (state.cvl_mv, state.ccl_ma, state.dcl_ma);
-        if let Some((cvl, ccl, dcl)) = self.last_limits {
-            if now_limits.0 < cvl {
-                events.push(Event::LimitCut {
-                    limit: Limit::Cvl,
-                    from: cvl,
-                    to: now_limits.0,
-                    why: self.cvl_why(state.cvl_reason),
-                });
-            }
-            if now_limits.1 < ccl {
-                events.push(Event::LimitCut {
-                    limit: Limit::Ccl,
-                    from: ccl,
-                    to: now_limits.1,
-                    why: self.why(state.charge_limit, "charge"),
-                });
-            }
-            if now_limits.2 < dcl {
-                events.push(Event::LimitCut {
-                    limit: Limit::Dcl,
-                    from: dcl,
-                    to: now_limits.2,
-                    why: self.why(state.discharge_limit, "discharge"),
-                });
+        if let Some(was) = self.last_limits {
+            for (limit, from, to) in [
+                (Limit::Cvl, was.0, now_limits.0),
+                (Limit::Ccl, was.1, now_limits.1),
+                (Limit::Dcl, was.2, now_limits.2),
+            ] {
+                if to < from {
+                    let why = self.reason(limit, state);
+                    events.push(Event::LimitCut {
+                        limit,
+                        from,
+                        to,
+                        why,
+                    });
+                }
             }
         }
         self.last_limits = Some(now_limits);
         events
+    }
+
+    /// Why `limit` is where it is in `state`, in words.
+    fn reason(&self, limit: Limit, state: &BatteryState) -> String {
+        match limit {
+            Limit::Cvl => self.cvl_why(state.cvl_reason),
+            Limit::Ccl => self.why(state.charge_limit, "charge"),
+            Limit::Dcl => self.why(state.discharge_limit, "discharge"),
+        }
     }
 
     fn cvl_why(&self, reason: CvlReason) -> String {
@@ -197,28 +197,14 @@ impl EventTracker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::battery::{Battery, BatterySettings, ControlConfig, LimitsConfig, PackSettings};
+    use crate::battery::settings::tests::seed;
+    use crate::battery::Battery;
     use crate::pack::PackSnapshot;
 
+    /// The seed set-up cut to two packs (60 A / 70 A each).
     fn battery(t0: Instant) -> Battery {
-        let settings = BatterySettings {
-            cells: 16,
-            charge_voltage_mv: 3450,
-            float_voltage_mv: 3375,
-            discharge_voltage_mv: 2900,
-            max_charge_current_ma: 300_000,
-            max_discharge_current_ma: 350_000,
-            offline_after: Duration::from_secs(3),
-            packs: (1..=2)
-                .map(|i| PackSettings {
-                    name: format!("pack{i}"),
-                    max_charge_current_ma: 60_000,
-                    max_discharge_current_ma: 70_000,
-                })
-                .collect(),
-            limits: LimitsConfig::default(),
-            control: ControlConfig::default(),
-        };
+        let mut settings = seed();
+        settings.packs.truncate(2);
         Battery::new(settings, t0).unwrap()
     }
 
