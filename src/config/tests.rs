@@ -327,3 +327,11 @@ fn a_can_name_longer_than_frame_0x35e_is_refused() {
     let src = format!("{MINIMAL}\n[can]\nname = \"NINECHARS\"\n");
     assert_eq!(problem(&src).key, "can.name");
 }
+
+#[test]
+fn a_can_interval_below_the_scheduler_floor_warns() {
+    let src = format!("{MINIMAL}\n[timing]\ncan_interval = \"200ms\"\n");
+    let loaded = load(&src).unwrap();
+    assert_eq!(loaded.warnings.len(), 1);
+    assert_eq!(loaded.warnings[0].key, "timing.can_interval");
+}

@@ -166,6 +166,15 @@ fn timing(config: &Config, found: &mut Findings) {
     }
     if t.can_interval.is_zero() {
         found.error("timing.can_interval", "must be longer than 0");
+    } else if t.can_interval < crate::can::scheduler::MIN_INTERVAL {
+        found.warn(
+            "timing.can_interval",
+            format!(
+                "{}: full frame sets go out at most every {} (a flooded bus makes a GX lose the battery); cuts still go out at once",
+                show(t.can_interval),
+                show(crate::can::scheduler::MIN_INTERVAL)
+            ),
+        );
     } else if t.can_interval > MAX_SAFE_CAN_INTERVAL {
         found.warn(
             "timing.can_interval",
