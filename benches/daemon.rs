@@ -24,7 +24,8 @@
 //! ```
 //!
 //! About 3 minutes. `BUSBAR_BENCH_CPU_SECS=10` shortens the CPU window for a quick look (the
-//! figure to report is the 60 s one).
+//! figure to report is the 60 s one). Under `cargo test --benches` it makes a short smoke run
+//! with the debug binary instead (2 s of CPU, one round of cuts, two silenced packs).
 //!
 //! Settings: `offline_after = "3s"` and `can_interval = "1s"` (the defaults); system caps of
 //! 2000 A so that every pack's share shows in CCL/DCL (16 × 60 A = 960 A, 16 × 70 A = 1120 A);
@@ -41,12 +42,19 @@ use e2e_support::{Harness, Options, PACK_CHARGE_A, PACK_DISCHARGE_A};
 const PACKS: usize = 16;
 
 fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` does not: then a short smoke run.
+    let measuring = std::env::args().any(|a| a == "--bench");
     let cpu_window = Duration::from_secs(
         std::env::var("BUSBAR_BENCH_CPU_SECS")
             .ok()
             .and_then(|s| s.parse().ok())
-            .unwrap_or(60),
+            .unwrap_or(if measuring { 60 } else { 2 }),
     );
+    let (rounds, silenced_packs): (usize, &[usize]) = if measuring {
+        (3, &[0, 3, 5, 7, 9, 11, 13, 15])
+    } else {
+        (1, &[0, 15])
+    };
     let mut options = Options::packs(PACKS);
     options.poll_interval = Duration::from_millis(500);
     options.offline_after = Duration::from_secs(3);
@@ -85,7 +93,7 @@ fn main() {
     let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
     let mut latencies = Vec::new();
     let mut last_cut = Instant::now();
-    for _round in 0..3 {
+    for _round in 0..rounds {
         for discharge in [false, true] {
             let mut expected = if discharge { full.1 } else { full.0 };
             let share = if discharge {
@@ -154,7 +162,7 @@ fn main() {
     let offline_after = h.options.offline_after;
     let mut from_silence = Vec::new();
     let mut from_last_reply = Vec::new();
-    for pack in [0, 3, 5, 7, 9, 11, 13, 15] {
+    for &pack in silenced_packs {
         let pause = Duration::from_millis(100 + rng.below(500));
         h.collect_until(Instant::now() + pause);
         let silenced = h.fault(pack, |f| f.silent = true);
@@ -201,6 +209,9 @@ fn main() {
         .count();
     let offline_goal = offline_after + Duration::from_millis(500);
     println!();
+    if !measuring {
+        println!("(smoke run under `cargo test`: run `cargo bench --bench daemon` for figures)");
+    }
     println!(
         "busbar run: {PACKS} simulated jk-nw packs on ptys, polled at 2 Hz, full frame set every 1 s, offline_after {}",
         s(offline_after)
