@@ -85,8 +85,10 @@ pub struct EventTracker {
     names: Vec<String>,
     /// Per pack: online in the last state (`None` before the first state).
     online: Vec<Option<bool>>,
-    /// Per pack: the last problem seen, for the offline message.
+    /// Per pack: the last problem seen since its last valid reading, for the offline message.
     last_problem: Vec<Option<String>>,
+    /// Per pack: the newest valid reading seen in a state, to tell when it was heard again.
+    last_valid: Vec<Option<Instant>>,
     last_limits: Option<(u32, u32, u32)>,
 }
 
@@ -97,6 +99,7 @@ impl EventTracker {
             names,
             online: vec![None; n],
             last_problem: vec![None; n],
+            last_valid: vec![None; n],
             last_limits: None,
         }
     }
@@ -126,7 +129,11 @@ impl EventTracker {
                 }),
                 _ => {}
             }
-            if report.online {
+            // A valid reading makes older problems history. Only that: the problems that take a
+            // pack offline all happen while it still counts as online, and the offline message
+            // must still be able to name the last of them.
+            if report.last_valid != self.last_valid[i] {
+                self.last_valid[i] = report.last_valid;
                 self.last_problem[i] = None;
             }
             *was = Some(report.online);
@@ -201,11 +208,19 @@ mod tests {
     use crate::battery::Battery;
     use crate::pack::PackSnapshot;
 
-    /// The seed set-up cut to two packs (60 A / 70 A each).
-    fn battery(t0: Instant) -> Battery {
+    /// The seed set-up's offline_after.
+    const OFFLINE_AFTER: Duration = Duration::from_secs(3);
+
+    /// The seed set-up cut to `n` packs (60 A / 70 A each).
+    fn battery_of(n: usize, t0: Instant) -> Battery {
         let mut settings = seed();
-        settings.packs.truncate(2);
+        settings.packs.truncate(n);
+        assert_eq!(settings.offline_after, OFFLINE_AFTER);
         Battery::new(settings, t0).unwrap()
+    }
+
+    fn battery(t0: Instant) -> Battery {
+        battery_of(2, t0)
     }
 
     fn healthy() -> PackSnapshot {
@@ -291,5 +306,97 @@ mod tests {
             }]
         );
         assert!(events[0].to_string().contains("never answered"));
+    }
+
+    /// As the daemon does: a poll's outcome, then a tick and an update.
+    fn step(
+        battery: &mut Battery,
+        tracker: &mut EventTracker,
+        now: Instant,
+        outcome: Option<Result<PackSnapshot, &str>>,
+    ) -> Vec<Event> {
+        match outcome {
+            Some(Ok(snapshot)) => battery.accept(0, now, snapshot).unwrap(),
+            Some(Err(why)) => tracker.problem(0, why.to_string()),
+            None => {}
+        }
+        let state = battery.tick(now).expect("a state after the first reading");
+        tracker.update(now, &state)
+    }
+
+    #[test]
+    fn going_offline_names_the_last_problem_seen_while_it_still_counted_as_online() {
+        let t0 = Instant::now();
+        let mut battery = battery_of(1, t0);
+        let mut tracker = EventTracker::new(vec!["pack1".into()]);
+        assert!(step(&mut battery, &mut tracker, t0, Some(Ok(healthy()))).is_empty());
+        // Every poll fails (a bad checksum) while the pack is within offline_after, with
+        // timer ticks in between, as in the daemon's loop.
+        for k in 1..=5u32 {
+            let poll = t0 + Duration::from_millis(500) * k;
+            let why = format!("bad frame {k}: checksum");
+            let events = step(&mut battery, &mut tracker, poll, Some(Err(&why)));
+            assert!(events.is_empty(), "{events:?}");
+            let tick = poll + Duration::from_millis(100);
+            assert!(step(&mut battery, &mut tracker, tick, None).is_empty());
+        }
+        // It goes offline on a timer tick, not on a poll.
+        let events = step(
+            &mut battery,
+            &mut tracker,
+            t0 + OFFLINE_AFTER + Duration::from_millis(50),
+            None,
+        );
+        let offline = events
+            .iter()
+            .find(|e| matches!(e, Event::PackOffline { .. }))
+            .unwrap_or_else(|| panic!("{events:?}"));
+        assert_eq!(
+            offline,
+            &Event::PackOffline {
+                name: "pack1".into(),
+                silent_for: Some(OFFLINE_AFTER + Duration::from_millis(50)),
+                last_problem: Some("bad frame 5: checksum".into()),
+            }
+        );
+        assert!(offline
+            .to_string()
+            .contains("(last problem: bad frame 5: checksum)"));
+    }
+
+    #[test]
+    fn a_valid_reading_makes_earlier_problems_history() {
+        let t0 = Instant::now();
+        let mut battery = battery_of(1, t0);
+        let mut tracker = EventTracker::new(vec!["pack1".into()]);
+        step(&mut battery, &mut tracker, t0, Some(Ok(healthy())));
+        let t1 = t0 + Duration::from_millis(500);
+        step(&mut battery, &mut tracker, t1, Some(Err("timeout")));
+        let t2 = t0 + Duration::from_secs(1);
+        step(&mut battery, &mut tracker, t2, Some(Ok(healthy())));
+        // Silent from here on: no problem is reported, and the old one is not dragged up.
+        let events = step(
+            &mut battery,
+            &mut tracker,
+            t2 + OFFLINE_AFTER + Duration::from_millis(50),
+            None,
+        );
+        assert!(
+            events.contains(&Event::PackOffline {
+                name: "pack1".into(),
+                silent_for: Some(OFFLINE_AFTER + Duration::from_millis(50)),
+                last_problem: None,
+            }),
+            "{events:?}"
+        );
+        // Heard again: one event.
+        let t3 = t2 + Duration::from_secs(5);
+        let events = step(&mut battery, &mut tracker, t3, Some(Ok(healthy())));
+        assert_eq!(
+            events,
+            vec![Event::PackOnline {
+                name: "pack1".into()
+            }]
+        );
     }
 }

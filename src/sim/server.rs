@@ -2,6 +2,7 @@
 //! behind a USB-serial adapter. It answers the real requests with frames built by the real codec,
 //! so everything that reads it goes through the same path as with hardware.
 
+use std::collections::VecDeque;
 use std::io;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -26,13 +27,68 @@ pub struct SimulatedPack {
     pub path: PathBuf,
     /// Switch faults on and off while it runs.
     pub faults: SharedFaults,
+    /// The replies it wrote most recently, with when and under which faults.
+    pub replies: ReplyLog,
     pub task: JoinHandle<()>,
+}
+
+impl SimulatedPack {
+    /// Unplug: stop answering and close both ends of the pty, and return only once they are
+    /// closed (dropping the pack closes them too, but a moment later, on the runtime).
+    pub async fn stop(mut self) {
+        self.task.abort();
+        // Resolves after the task's future, which owns the pty, has been dropped.
+        let _ = (&mut self.task).await;
+    }
 }
 
 impl Drop for SimulatedPack {
     fn drop(&mut self) {
         // Closing the pty is what a vanished adapter looks like to a reader.
         self.task.abort();
+    }
+}
+
+/// One reply the simulator wrote.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReplyRecord {
+    /// When the write of its last byte returned.
+    pub written_at: std::time::Instant,
+    /// The faults it was built under (a silent pack writes nothing, so never `silent`).
+    pub faults: Faults,
+}
+
+/// The last [`ReplyLog::CAPACITY`] replies of one simulated pack, oldest first: lets a test or a
+/// benchmark tell when a reply carrying a fault went out. Bounded, so a simulator may run for
+/// months.
+#[derive(Clone, Debug, Default)]
+pub struct ReplyLog(Arc<Mutex<VecDeque<ReplyRecord>>>);
+
+impl ReplyLog {
+    /// Replies kept; older ones are forgotten.
+    pub const CAPACITY: usize = 256;
+
+    fn push(&self, record: ReplyRecord) {
+        let mut log = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if log.len() == Self::CAPACITY {
+            log.pop_front();
+        }
+        log.push_back(record);
+    }
+
+    /// The replies written at or after `since`, oldest first.
+    pub fn since(&self, since: std::time::Instant) -> Vec<ReplyRecord> {
+        let log = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        log.iter()
+            .filter(|r| r.written_at >= since)
+            .cloned()
+            .collect()
+    }
+
+    /// The newest reply, if any.
+    pub fn last(&self) -> Option<ReplyRecord> {
+        let log = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        log.back().cloned()
     }
 }
 
@@ -57,12 +113,21 @@ pub fn spawn_jk_nw(index: usize, cells: usize, start: Instant) -> Result<Simulat
     let (master, slave) = SerialStream::pair()?;
     let path = PathBuf::from(slave_name(&slave)?);
     let faults = SharedFaults::default();
+    let replies = ReplyLog::default();
     let model = SimPack::new(index, cells);
-    let task = tokio::spawn(serve_jk_nw(master, slave, model, faults.clone(), start));
+    let task = tokio::spawn(serve_jk_nw(
+        master,
+        slave,
+        model,
+        faults.clone(),
+        replies.clone(),
+        start,
+    ));
     Ok(SimulatedPack {
         name: format!("pack{}", index + 1),
         path,
         faults,
+        replies,
         task,
     })
 }
@@ -84,6 +149,7 @@ async fn serve_jk_nw(
     _slave: SerialStream,
     model: SimPack,
     faults: SharedFaults,
+    replies: ReplyLog,
     start: Instant,
 ) {
     let mut decoder = jk_nw::Decoder::new();
@@ -134,6 +200,10 @@ async fn serve_jk_nw(
             if master.write_all(&reply).await.is_err() {
                 break;
             }
+            replies.push(ReplyRecord {
+                written_at: std::time::Instant::now(),
+                faults,
+            });
         }
     }
 }
@@ -162,4 +232,79 @@ pub async fn run_until_stopped(
         .map_err(SimError::Signal)?
         .await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reader::read_jk_nw;
+    use crate::serial::{Backoff, LinkError, SerialLink};
+
+    const TIMEOUT: Duration = Duration::from_millis(500);
+
+    #[tokio::test]
+    async fn each_reply_is_logged_with_its_faults_after_it_is_written() {
+        let pack = spawn_jk_nw(0, 16, Instant::now()).unwrap();
+        let mut link = SerialLink::new(&pack.path);
+        let mut decoder = jk_nw::Decoder::new();
+        let before = std::time::Instant::now();
+        read_jk_nw(&mut link, &mut decoder, TIMEOUT).await.unwrap();
+        pack.faults.lock().unwrap().charge_mosfet_off = true;
+        let read = read_jk_nw(&mut link, &mut decoder, TIMEOUT).await.unwrap();
+        let got = std::time::Instant::now();
+        assert!(!read.reply.pack.charge_mosfet);
+        let log = pack.replies.since(before);
+        assert_eq!(log.len(), 2, "{log:?}");
+        assert!(!log[0].faults.charge_mosfet_off);
+        assert!(log[1].faults.charge_mosfet_off);
+        // Stamped once written, so before the reader had it.
+        assert!(log[0].written_at <= log[1].written_at && log[1].written_at <= got);
+        assert_eq!(pack.replies.last(), Some(log[1].clone()));
+        // A silent pack writes nothing, so logs nothing.
+        pack.faults.lock().unwrap().silent = true;
+        let _ = read_jk_nw(&mut link, &mut decoder, Duration::from_millis(100)).await;
+        assert_eq!(pack.replies.since(before).len(), 2);
+    }
+
+    #[test]
+    fn the_log_keeps_only_the_newest_replies() {
+        let log = ReplyLog::default();
+        let t0 = std::time::Instant::now();
+        for i in 0..ReplyLog::CAPACITY + 3 {
+            log.push(ReplyRecord {
+                written_at: t0 + Duration::from_millis(i as u64),
+                faults: Faults::default(),
+            });
+        }
+        let all = log.since(t0);
+        assert_eq!(all.len(), ReplyLog::CAPACITY);
+        assert_eq!(all[0].written_at, t0 + Duration::from_millis(3));
+        assert_eq!(log.since(t0 + Duration::from_secs(60)), vec![]);
+    }
+
+    #[tokio::test]
+    async fn stop_closes_the_pty_before_it_returns() {
+        let pack = spawn_jk_nw(0, 16, Instant::now()).unwrap();
+        let path = pack.path.clone();
+        let mut link =
+            SerialLink::new(&path).with_backoff(Backoff::new(Duration::ZERO, Duration::ZERO));
+        let mut decoder = jk_nw::Decoder::new();
+        read_jk_nw(&mut link, &mut decoder, TIMEOUT).await.unwrap();
+        pack.stop().await;
+        // The reader's open port is hung up at once (not a timeout: nobody is left to answer).
+        let err = read_jk_nw(&mut link, &mut decoder, Duration::from_secs(5))
+            .await
+            .unwrap_err();
+        let crate::reader::ReadError::Link { source, .. } = &err;
+        assert!(
+            matches!(source, LinkError::Gone { .. } | LinkError::Io { .. }),
+            "{err}"
+        );
+        // And the port cannot be opened again: the adapter is gone.
+        let err = read_jk_nw(&mut link, &mut decoder, TIMEOUT)
+            .await
+            .unwrap_err();
+        let crate::reader::ReadError::Link { source, .. } = &err;
+        assert!(matches!(source, LinkError::Open { .. }), "{err}");
+    }
 }
