@@ -19,8 +19,9 @@
 //!   at most one interval later. The full-set grid is not moved by a cut. A limit that rose in
 //!   the same state rides along in that 0x351; the core already limits how fast limits rise.
 //! - **Rises wait** for the next full set.
-//! - **Rate bound**: 0x351 is sent alone at most once per [`CUT_MIN_GAP`] (100 ms) after any
-//!   0x351 (alone or in a set); a cut inside the gap waits for its end
+//! - **Rate bound**: 0x351 is sent alone at most once per [`CUT_MIN_GAP`] (100 ms); the 0x351
+//!   of a full set does not count, so a cut that comes right after a full set goes out at once
+//!   (the lone 0x351s alone are bounded to 10/s either way). A cut inside the gap waits for its end
 //!   ([`Scheduler::next_deadline`] says when) and then goes out with the newest limits. Full
 //!   sets come at most once per [`MIN_INTERVAL`] (500 ms: a shorter `can_interval` is raised to
 //!   it). So the bus carries at most `set_len / can_interval + 1 / CUT_MIN_GAP` frames/s: with
@@ -37,7 +38,7 @@ use std::time::{Duration, Instant};
 
 use crate::battery::BatteryState;
 
-/// Shortest time between two 0x351 sent outside the cadence (and after any 0x351).
+/// Shortest time between two 0x351 sent alone (outside the cadence).
 pub const CUT_MIN_GAP: Duration = Duration::from_millis(100);
 
 /// Shortest full-set cadence the scheduler keeps, whatever `can_interval` says.
@@ -86,8 +87,9 @@ pub struct Scheduler {
     cut_gap: Duration,
     /// When the next full set is due; `None` before the first state.
     next_full: Option<Instant>,
-    /// When 0x351 last went out (alone or in a set).
-    last_limits_at: Option<Instant>,
+    /// When 0x351 last went out alone (a cut or a retry). The gap counts from here only: the
+    /// 0x351 inside a full set does not hold back a cut that follows it.
+    last_cut_at: Option<Instant>,
     /// The limits in the last 0x351 sent; `None` when unknown (nothing sent yet, or the last
     /// send failed): then any state counts as a cut.
     on_bus: Option<Limits>,
@@ -102,7 +104,7 @@ impl Scheduler {
             interval: can_interval.max(MIN_INTERVAL),
             cut_gap: CUT_MIN_GAP,
             next_full: None,
-            last_limits_at: None,
+            last_cut_at: None,
             on_bus: None,
             cut_waiting: false,
         }
@@ -164,8 +166,10 @@ impl Scheduler {
         };
         if plan != Plan::Nothing {
             self.on_bus = Some(limits);
-            self.last_limits_at = Some(now);
             self.cut_waiting = false;
+        }
+        if plan == Plan::LimitsOnly {
+            self.last_cut_at = Some(now);
         }
         plan
     }
@@ -188,15 +192,20 @@ impl Scheduler {
     /// be planned at once anyway). `None` before the first state: wait for the core.
     pub fn next_deadline(&self) -> Option<Instant> {
         let full = self.next_full?;
-        let cut = self
-            .cut_waiting
-            .then(|| self.last_limits_at.map(|t| t + self.cut_gap))
-            .flatten();
-        Some(cut.map_or(full, |c| c.min(full)))
+        if !self.cut_waiting {
+            return Some(full);
+        }
+        // A waiting cut may go at the end of the gap after the last lone 0x351; with none sent
+        // yet it may go at once (the last full set, already past, says "now").
+        let cut = match self.last_cut_at {
+            Some(t) => t + self.cut_gap,
+            None => full.checked_sub(self.interval).unwrap_or(full),
+        };
+        Some(cut.min(full))
     }
 
     fn gap_over(&self, now: Instant) -> bool {
-        match self.last_limits_at {
+        match self.last_cut_at {
             None => true,
             Some(t) => now >= t + self.cut_gap,
         }
@@ -365,19 +374,33 @@ mod tests {
     }
 
     #[test]
+    fn a_cut_right_after_a_full_set_goes_out_at_once() {
+        let (mut s, t0) = started();
+        // The full set at t0 carried 0x351; a cut 1 ms later is not held back by it.
+        assert_eq!(
+            s.plan(t0 + ms(1), limits(55_200, 50_000, 150_000)),
+            Plan::LimitsOnly
+        );
+    }
+
+    #[test]
     fn a_cut_inside_the_gap_waits_for_its_end_with_the_newest_limits() {
         let (mut s, t0) = started();
         assert_eq!(
             s.plan(t0 + ms(30), limits(55_200, 50_000, 150_000)),
-            Plan::Nothing
-        );
-        assert_eq!(s.next_deadline(), Some(t0 + CUT_MIN_GAP));
-        assert_eq!(
-            s.plan(t0 + ms(60), limits(55_200, 20_000, 150_000)),
-            Plan::Nothing
+            Plan::LimitsOnly
         );
         assert_eq!(
-            s.plan(t0 + CUT_MIN_GAP, limits(55_200, 20_000, 150_000)),
+            s.plan(t0 + ms(60), limits(55_200, 40_000, 150_000)),
+            Plan::Nothing
+        );
+        assert_eq!(s.next_deadline(), Some(t0 + ms(30) + CUT_MIN_GAP));
+        assert_eq!(
+            s.plan(t0 + ms(90), limits(55_200, 20_000, 150_000)),
+            Plan::Nothing
+        );
+        assert_eq!(
+            s.plan(t0 + ms(30) + CUT_MIN_GAP, limits(55_200, 20_000, 150_000)),
             Plan::LimitsOnly
         );
         assert_eq!(s.next_deadline(), Some(t0 + SECOND));
@@ -386,20 +409,23 @@ mod tests {
     #[test]
     fn a_waiting_cut_that_was_undone_is_dropped() {
         let (mut s, t0) = started();
+        let cut = limits(55_200, 50_000, 150_000);
+        assert_eq!(s.plan(t0 + ms(30), cut), Plan::LimitsOnly);
         assert_eq!(
-            s.plan(t0 + ms(30), limits(55_200, 50_000, 150_000)),
+            s.plan(t0 + ms(60), limits(55_200, 20_000, 150_000)),
             Plan::Nothing
         );
-        assert_eq!(s.next_deadline(), Some(t0 + CUT_MIN_GAP));
-        assert_eq!(s.plan(t0 + ms(70), BASE), Plan::Nothing);
+        assert_eq!(s.next_deadline(), Some(t0 + ms(30) + CUT_MIN_GAP));
+        // Back to what the bus already has: nothing left to send.
+        assert_eq!(s.plan(t0 + ms(70), cut), Plan::Nothing);
         assert_eq!(s.next_deadline(), Some(t0 + SECOND));
-        assert_eq!(s.plan(t0 + CUT_MIN_GAP, BASE), Plan::Nothing);
+        assert_eq!(s.plan(t0 + ms(30) + CUT_MIN_GAP, cut), Plan::Nothing);
     }
 
     #[test]
     fn cuts_every_millisecond_stay_within_the_rate_bound() {
         let (mut s, t0) = started();
-        let mut last_351 = t0;
+        let mut last_alone: Option<Instant> = None;
         let (mut alone, mut sets) = (0u32, 1u32);
         let mut ccl = 300_000u32;
         // Ten seconds of a falling CCL, one state per millisecond (stopping just short of the
@@ -410,20 +436,18 @@ mod tests {
             match s.plan(now, limits(55_200, ccl, 150_000)) {
                 Plan::LimitsOnly => {
                     alone += 1;
-                    assert!(now - last_351 >= CUT_MIN_GAP, "at {i} ms");
-                    last_351 = now;
+                    if let Some(t) = last_alone {
+                        assert!(now - t >= CUT_MIN_GAP, "at {i} ms");
+                    }
+                    last_alone = Some(now);
                 }
-                Plan::FullSet => {
-                    sets += 1;
-                    last_351 = now;
-                }
+                Plan::FullSet => sets += 1,
                 Plan::Nothing => {}
             }
         }
         assert_eq!(sets, 10);
-        // At most one lone 0x351 per gap: 100 in ten seconds; a few fewer, as full sets also
-        // carry 0x351 and restart the gap.
-        assert!((80..=100).contains(&alone), "{alone}");
+        // At most one lone 0x351 per gap: 100 in ten seconds.
+        assert!((90..=100).contains(&alone), "{alone}");
         let frames_per_s = (sets * 14 + alone) / 10;
         assert!(frames_per_s <= 30, "{frames_per_s} frames/s");
         // The last cut is not lost: it goes out at the deadline.
@@ -437,13 +461,18 @@ mod tests {
     #[test]
     fn a_failed_send_retries_0x351_alone_after_the_gap_until_it_goes_through() {
         let (mut s, t0) = started();
+        // The first full set failed: the retry may go at once.
         s.send_failed();
-        assert_eq!(s.next_deadline(), Some(t0 + CUT_MIN_GAP));
-        assert_eq!(s.plan(t0 + ms(50), BASE), Plan::Nothing, "rate bound holds");
-        assert_eq!(s.plan(t0 + CUT_MIN_GAP, BASE), Plan::LimitsOnly);
+        assert!(s.next_deadline().unwrap() <= t0 + ms(50));
+        assert_eq!(s.plan(t0 + ms(50), BASE), Plan::LimitsOnly);
         s.send_failed();
-        assert_eq!(s.next_deadline(), Some(t0 + CUT_MIN_GAP * 2));
-        assert_eq!(s.plan(t0 + CUT_MIN_GAP * 2, BASE), Plan::LimitsOnly);
+        assert_eq!(s.next_deadline(), Some(t0 + ms(50) + CUT_MIN_GAP));
+        assert_eq!(
+            s.plan(t0 + ms(100), BASE),
+            Plan::Nothing,
+            "rate bound holds"
+        );
+        assert_eq!(s.plan(t0 + ms(50) + CUT_MIN_GAP, BASE), Plan::LimitsOnly);
         // This one went through: quiet until the cadence.
         assert_eq!(s.next_deadline(), Some(t0 + SECOND));
         assert_eq!(s.plan(t0 + ms(500), BASE), Plan::Nothing);
