@@ -98,7 +98,11 @@ pub async fn run(stop: impl Future<Output = ()>) -> Result<(), DemoError> {
         .map(|i| spawn_jk_nw(i, CELLS, start))
         .collect::<Result<Vec<_>, _>>()?;
     for p in &packs {
-        eprintln!("demo: {} simulated on {}", p.name, p.path.display());
+        say(format_args!(
+            "demo: {} simulated on {}",
+            p.name,
+            p.path.display()
+        ));
     }
     let daemon = Daemon::new(config(&packs))?;
     let summary = tokio::spawn(print_summary(daemon.subscribe()));
@@ -153,7 +157,7 @@ async fn play_script(packs: Vec<SimulatedPack>, start: Instant) {
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
                 (step.change)(&mut faults);
             }
-            eprintln!("demo: {}", step.say);
+            say(format_args!("demo: {}", step.say));
         }
         cycle_start += CYCLE;
     }
@@ -166,10 +170,19 @@ async fn print_summary(mut states: watch::Receiver<Option<Arc<BatteryState>>>) {
         // Only the newest state matters; the daemon never waits for this reader.
         let state = states.borrow_and_update().clone();
         match state {
-            Some(s) => eprintln!("{}", summary_line(&s)),
-            None => eprintln!("demo: waiting for every pack to answer once (start-up rule)"),
+            Some(s) => say(format_args!("{}", summary_line(&s))),
+            None => say(format_args!(
+                "demo: waiting for every pack to answer once (start-up rule)"
+            )),
         }
     }
+}
+
+/// One line on stderr. A closed stderr (the reader went away) must not stop the demo, whose
+/// CAN output goes on on stdout, so errors are ignored instead of panicking like `eprintln!`.
+fn say(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
 /// `CVL 55.2 V  CCL 300.0 A  DCL 350.0 A  SOC 57 %  52.93 V  +12.3 A  packs 5/5 online`.

@@ -33,6 +33,9 @@ fn init_logging() {
         .with_env_filter(EnvFilter::new(filter))
         // Colour codes only for a person at a terminal, never into journald or a log file.
         .with_ansi(std::io::stderr().is_terminal())
+        // A closed stderr must not take the daemon down: its default complaint is an
+        // `eprintln!`, which panics on the very pipe that just failed.
+        .log_internal_errors(false)
         .with_writer(std::io::stderr)
         .with_target(false)
         .init();
