@@ -18,7 +18,12 @@ fn flag() -> impl Strategy<Value = Flag> {
 }
 
 fn fields() -> impl Strategy<Value = AlarmFields> {
-    proptest::collection::vec(flag(), 13).prop_map(|f| AlarmFields {
+    proptest::collection::vec(flag(), 13).prop_map(|f| fields_from(&f))
+}
+
+/// The 13 fields of one 0x35A half in table order (victron-can.md §3.4, reserved bits left out).
+fn fields_from(f: &[Flag]) -> AlarmFields {
+    AlarmFields {
         general: f[0],
         high_voltage: f[1],
         low_voltage: f[2],
@@ -32,7 +37,7 @@ fn fields() -> impl Strategy<Value = AlarmFields> {
         short_circuit: f[10],
         bms_internal: f[11],
         cell_imbalance: f[12],
-    })
+    }
 }
 
 fn flags_of(f: &AlarmFields) -> [Flag; 13] {
@@ -362,21 +367,7 @@ fn rebuild(b: &DecodedBattery) -> BatteryState {
     };
     let half = |get: &dyn Fn(usize) -> Crumb| {
         let f: Vec<Flag> = (0..13).map(|i| flag(get(i))).collect();
-        AlarmFields {
-            general: f[0],
-            high_voltage: f[1],
-            low_voltage: f[2],
-            high_temperature: f[3],
-            low_temperature: f[4],
-            high_temperature_charge: f[5],
-            low_temperature_charge: f[6],
-            high_discharge_current: f[7],
-            high_charge_current: f[8],
-            contactor: f[9],
-            short_circuit: f[10],
-            bms_internal: f[11],
-            cell_imbalance: f[12],
-        }
+        fields_from(&f)
     };
     let text = |t: Option<busbar::can::decode::Text>| t.unwrap().to_string();
     let cell = |mv: Option<u16>, id: String| {

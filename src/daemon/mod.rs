@@ -116,7 +116,8 @@ impl Daemon {
         );
         tokio::pin!(stop);
 
-        let mut state: Option<BatteryState> = None;
+        // Shared with monitoring readers as an Arc: handing it over costs no copy.
+        let mut state: Option<Arc<BatteryState>> = None;
         let mut keepalive = KeepaliveWatch::new(config.can.profile);
         loop {
             let deadline = scheduler.next_deadline();
@@ -147,9 +148,9 @@ impl Daemon {
                         _ => tracing::warn!("{event}"),
                     }
                 }
-                state = Some(next);
+                state = Some(Arc::new(next));
             }
-            let plan = scheduler.plan_state(now, state.as_ref());
+            let plan = scheduler.plan_state(now, state.as_deref());
             if let Some(current) = &state {
                 if send(&mut bus, plan, current, &encoder).await {
                     if plan != Plan::Nothing {
@@ -158,7 +159,7 @@ impl Daemon {
                 } else {
                     scheduler.send_failed();
                 }
-                states.send_replace(Some(Arc::new(current.clone())));
+                states.send_replace(Some(Arc::clone(current)));
             }
             keepalive.check(now, bus.last_keepalive());
             notifier.alive();
