@@ -24,8 +24,13 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Zero set-up: five simulated packs read through the real serial path and core, CAN frames
-    /// as candump lines on stdout, a summary a second and scripted faults on stderr.
-    Demo,
+    /// as candump lines on stdout, a summary a second and scripted faults on stderr, and the
+    /// status page.
+    Demo {
+        /// Where the status page listens (`off` for none).
+        #[arg(long, default_value = "127.0.0.1:8080", value_parser = parse_listen)]
+        listen: Listen,
+    },
     /// The daemon: read every pack, send one battery's limits on CAN.
     Run {
         /// The TOML configuration file.
@@ -101,4 +106,20 @@ impl From<ProtocolArg> for Protocol {
             ProtocolArg::JkPb => Protocol::JkPb,
         }
     }
+}
+
+/// `--listen`: an address, or `off`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Listen {
+    Off,
+    At(std::net::SocketAddr),
+}
+
+fn parse_listen(s: &str) -> Result<Listen, String> {
+    if s == "off" {
+        return Ok(Listen::Off);
+    }
+    s.parse()
+        .map(Listen::At)
+        .map_err(|e| format!("{e}: expected ADDRESS:PORT (e.g. 127.0.0.1:8080) or off"))
 }

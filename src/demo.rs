@@ -12,7 +12,10 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::battery::BatteryState;
-use crate::config::{BatteryConfig, CanConfig, Config, PackConfig, Protocol, TimingConfig};
+use crate::cli::Listen;
+use crate::config::{
+    BatteryConfig, CanConfig, Config, HttpConfig, PackConfig, Protocol, TimingConfig,
+};
 use crate::daemon::{Daemon, DaemonError};
 use crate::sim::server::{spawn_jk_nw, SimError, SimulatedPack};
 use crate::sim::Faults;
@@ -92,7 +95,7 @@ const SCRIPT: [Step; 8] = [
 ];
 
 /// Run the demo until `stop` resolves.
-pub async fn run(stop: impl Future<Output = ()>) -> Result<(), DemoError> {
+pub async fn run(listen: Listen, stop: impl Future<Output = ()>) -> Result<(), DemoError> {
     let start = Instant::now();
     let packs = (0..PACKS)
         .map(|i| spawn_jk_nw(i, CELLS, start))
@@ -104,7 +107,19 @@ pub async fn run(stop: impl Future<Output = ()>) -> Result<(), DemoError> {
             p.path.display()
         ));
     }
-    let daemon = Daemon::new(config(&packs))?;
+    let mut config = config(&packs);
+    config.http = match listen {
+        Listen::Off => HttpConfig {
+            enabled: false,
+            ..HttpConfig::default()
+        },
+        // The server logs the address it really got (port 0 = any free one).
+        Listen::At(addr) => HttpConfig {
+            enabled: true,
+            listen: addr,
+        },
+    };
+    let daemon = Daemon::new(config)?;
     let summary = tokio::spawn(print_summary(daemon.subscribe()));
     let script = tokio::spawn(play_script(packs, start));
     let result = daemon.run(stop).await;
@@ -131,6 +146,8 @@ pub fn config(packs: &[SimulatedPack]) -> Config {
         },
         limits: Default::default(),
         control: Default::default(),
+        http: Default::default(),
+        mqtt: Default::default(),
         packs: packs
             .iter()
             .map(|p| PackConfig {

@@ -12,6 +12,7 @@ pub mod config;
 pub mod daemon;
 pub mod demo;
 pub mod jk_nw;
+pub mod monitor;
 pub mod pack;
 pub mod probe;
 pub mod reader;

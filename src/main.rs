@@ -58,11 +58,11 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             })?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Demo => {
+        Command::Demo { listen } => {
             let runtime = runtime()?;
             runtime.block_on(async {
                 let stop = busbar::shutdown::stop_signal()?;
-                busbar::demo::run(stop).await?;
+                busbar::demo::run(listen, stop).await?;
                 anyhow::Ok(())
             })?;
             Ok(ExitCode::SUCCESS)

@@ -117,6 +117,9 @@ pub struct Reading {
     /// When the answer was complete (or the poll gave up).
     pub at: Instant,
     pub outcome: Result<PackSnapshot, ReadError>,
+    /// Frames rejected (checksum, length, payload) during this poll, also when a good one
+    /// followed: counted for monitoring.
+    pub bad_frames: u32,
 }
 
 /// How a reader polls.
@@ -153,13 +156,16 @@ pub fn spawn_jk_nw_reader(
         ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            let outcome = read_jk_nw(&mut link, &mut decoder, settings.reply_timeout)
-                .await
-                .map(|read| read.reply.pack);
+            let read = read_jk_nw(&mut link, &mut decoder, settings.reply_timeout).await;
+            let bad_frames = match &read {
+                Ok(read) => read.bad_frames,
+                Err(e) => e.bad_frames(),
+            };
             let reading = Reading {
                 pack,
                 at: Instant::now(),
-                outcome,
+                outcome: read.map(|read| read.reply.pack),
+                bad_frames,
             };
             if readings.send(reading).await.is_err() {
                 break;

@@ -19,6 +19,7 @@ pub mod alarms;
 mod config_problem;
 pub mod control_config;
 pub mod cvl;
+pub mod describe;
 pub mod fleet;
 mod hysteresis;
 mod limit_table;

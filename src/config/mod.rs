@@ -7,6 +7,7 @@
 //! source with [`locate`] so they, too, carry a line number.
 
 mod locate;
+mod monitoring;
 mod validate;
 
 use std::fmt;
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::battery::settings::to_milli;
 use crate::battery::{BatterySettings, ConfigProblem, ControlConfig, LimitsConfig, PackSettings};
 
+pub use monitoring::{HttpConfig, MqttConfig, Secret, DEFAULT_HTTP_LISTEN};
 pub use validate::{validate, Findings};
 
 /// The whole file.
@@ -35,6 +37,12 @@ pub struct Config {
     /// CVL phases, ramp rates, hysteresis.
     #[serde(default)]
     pub control: ControlConfig,
+    /// Status page, `/api/state`, `/metrics`.
+    #[serde(default)]
+    pub http: HttpConfig,
+    /// MQTT state and Home Assistant discovery.
+    #[serde(default)]
+    pub mqtt: MqttConfig,
     /// `[[pack]]` entries, in the order the user listed them.
     #[serde(rename = "pack", default)]
     pub packs: Vec<PackConfig>,

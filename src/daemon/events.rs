@@ -5,7 +5,7 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use crate::battery::{BatteryState, CvlReason, SystemLimit};
+use crate::battery::{describe, BatteryState, CvlReason};
 
 /// One thing that changed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -163,40 +163,13 @@ impl EventTracker {
     /// Why `limit` is where it is in `state`, in words.
     fn reason(&self, limit: Limit, state: &BatteryState) -> String {
         match limit {
-            Limit::Cvl => self.cvl_why(state.cvl_reason),
-            Limit::Ccl => self.why(state.charge_limit, "charge"),
-            Limit::Dcl => self.why(state.discharge_limit, "discharge"),
-        }
-    }
-
-    fn cvl_why(&self, reason: CvlReason) -> String {
-        match reason {
-            CvlReason::Phase => "charge phase changed (absorption -> float)".into(),
-            CvlReason::HighCell { pack, cell, mv } => {
-                let name = self.names.get(pack).map_or("?", String::as_str);
-                format!(
-                    "{name} cell {cell} at {:.3} V is above the high-cell limit",
-                    f64::from(mv) / 1000.0
-                )
+            // A cut while CVL follows its phase can only be absorption giving way to float.
+            Limit::Cvl if state.cvl_reason == CvlReason::Phase => {
+                "charge phase changed (absorption -> float)".into()
             }
-            CvlReason::Dvl => "held at DVL".into(),
-            CvlReason::Rising { .. } => "rising".into(),
-            CvlReason::NoPackOnline => "no pack online".into(),
-        }
-    }
-
-    fn why(&self, limit: SystemLimit, direction: &str) -> String {
-        match limit {
-            SystemLimit::Pack { index, reason } => {
-                let name = self.names.get(index).map_or("?", String::as_str);
-                format!("{name} {direction} limited by {reason}")
-            }
-            SystemLimit::PackMaxima => "sum of the packs' maxima".into(),
-            SystemLimit::SystemCap => "system cap".into(),
-            SystemLimit::Rising { target_ma } => {
-                format!("rising toward {:.1} A", f64::from(target_ma) / 1000.0)
-            }
-            SystemLimit::ShuttingDown => "shutting down".into(),
+            Limit::Cvl => describe::cvl_reason(state),
+            Limit::Ccl => describe::system_limit(state, state.charge_limit, "charge"),
+            Limit::Dcl => describe::system_limit(state, state.discharge_limit, "discharge"),
         }
     }
 }

@@ -21,12 +21,19 @@ use crate::can::transport::{self, Transport};
 use crate::can::{encode_all, encode_limits, EncoderSettings};
 use crate::can::{CanTransport, Plan, Scheduler};
 use crate::config::{CanProfile, Config, Protocol};
+use crate::monitor::status::{self, Counters, Inputs};
+use crate::monitor::{Monitoring, Status, StatusReceiver};
 use crate::reader::{spawn_jk_nw_reader, PollSettings, Reading};
+use crate::serial::LinkError;
 use events::EventTracker;
 
 /// The core is ticked at least this often besides every reading: offline detection and the
 /// ramp are then at most this late. A tick costs a few µs.
 const TICK: Duration = Duration::from_millis(100);
+
+/// Monitoring gets a new [`Status`] at most this often (and at once after a cut). Building one
+/// copies every pack's last reading: a few µs, but no reason to do it per reading.
+const STATUS_EVERY: Duration = Duration::from_millis(100);
 
 /// Why the daemon could not start or had to stop.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +56,7 @@ pub struct Daemon {
     battery: Battery,
     encoder: EncoderSettings,
     states: watch::Sender<Option<Arc<BatteryState>>>,
+    status: watch::Sender<Option<Arc<Status>>>,
 }
 
 impl Daemon {
@@ -68,6 +76,7 @@ impl Daemon {
             battery,
             encoder,
             states: watch::channel(None).0,
+            status: watch::channel(None).0,
         })
     }
 
@@ -75,6 +84,12 @@ impl Daemon {
     /// the main loop only replaces a value and never waits for a reader.
     pub fn subscribe(&self) -> watch::Receiver<Option<Arc<BatteryState>>> {
         self.states.subscribe()
+    }
+
+    /// The newest [`Status`] (battery, packs with their last readings, counters), as the status
+    /// page, `/metrics` and MQTT see it. Same guarantees as [`Daemon::subscribe`].
+    pub fn subscribe_status(&self) -> StatusReceiver {
+        self.status.subscribe()
     }
 
     /// Run until `stop` resolves; then send the last frame set with CCL = DCL = 0 (DESIGN.md
@@ -85,7 +100,10 @@ impl Daemon {
             mut battery,
             encoder,
             states,
+            status: status_tx,
         } = self;
+        let started = std::time::Instant::now();
+        let monitoring = Monitoring::start(&config, status_tx.subscribe());
         let mut bus = transport::open(&config.can.interface)
             .await
             .map_err(|source| DaemonError::Can {
@@ -118,6 +136,8 @@ impl Daemon {
 
         // Shared with monitoring readers as an Arc: handing it over costs no copy.
         let mut state: Option<Arc<BatteryState>> = None;
+        let mut counters = Counters::new(config.packs.len());
+        let mut last_status: Option<std::time::Instant> = None;
         let mut keepalive = KeepaliveWatch::new(config.can.profile);
         loop {
             let deadline = scheduler.next_deadline();
@@ -126,13 +146,25 @@ impl Daemon {
                 () = &mut stop => break,
                 Some(reading) = readings.recv() => {
                     let at = reading.at.into_std();
+                    let (pack, bad) = (reading.pack, reading.bad_frames);
                     match reading.outcome {
-                        Ok(snapshot) => {
-                            if let Err(rejected) = battery.accept(reading.pack, at, snapshot) {
-                                tracker.problem(reading.pack, rejected.to_string());
+                        Ok(snapshot) => match battery.accept(pack, at, snapshot) {
+                            Ok(()) => counters.good(pack, bad),
+                            Err(rejected) => {
+                                let why = rejected.to_string();
+                                counters.problem(pack, status::Problem::Rejected, bad, why.clone());
+                                tracker.problem(pack, why);
                             }
+                        },
+                        Err(e) => {
+                            let kind = match &e {
+                                crate::reader::ReadError::Link { source: LinkError::Timeout { .. }, .. } => status::Problem::Timeout,
+                                _ => status::Problem::Link,
+                            };
+                            let why = e.to_string();
+                            counters.problem(pack, kind, bad, why.clone());
+                            tracker.problem(pack, why);
                         }
-                        Err(e) => tracker.problem(reading.pack, e.to_string()),
                     }
                 }
                 () = sleep_until_some(deadline) => {}
@@ -152,14 +184,30 @@ impl Daemon {
             }
             let plan = scheduler.plan_state(now, state.as_deref());
             if let Some(current) = &state {
-                if send(&mut bus, plan, current, &encoder).await {
+                let sent = send(&mut bus, plan, current, &encoder).await;
+                if sent.ok {
+                    counters.can_frames_sent += sent.frames;
                     if plan != Plan::Nothing {
                         notifier.frames_sent();
                     }
                 } else {
+                    counters.can_frames_failed += sent.frames;
                     scheduler.send_failed();
                 }
                 states.send_replace(Some(Arc::clone(current)));
+            }
+            // Monitoring after the bus: a cut is on CAN before anyone is told about it.
+            let cut = state.as_ref().is_some_and(|s| s.lowered);
+            if cut || last_status.is_none_or(|t| now.saturating_duration_since(t) >= STATUS_EVERY) {
+                last_status = Some(now);
+                status_tx.send_replace(Some(Arc::new(Status::build(&Inputs {
+                    config: &config,
+                    battery: &battery,
+                    state: state.as_deref(),
+                    counters: &counters,
+                    started,
+                    now,
+                }))));
             }
             keepalive.check(now, bus.last_keepalive());
             notifier.alive();
@@ -171,7 +219,7 @@ impl Daemon {
         // Rule 8: the last word on the bus is "no current".
         match battery.shutdown_state(Instant::now().into_std()) {
             Some(last) => {
-                if send(&mut bus, Plan::FullSet, &last, &encoder).await {
+                if send(&mut bus, Plan::FullSet, &last, &encoder).await.ok {
                     tracing::info!("stopped: sent the last frame set with CCL = DCL = 0");
                 } else {
                     tracing::error!(
@@ -182,37 +230,56 @@ impl Daemon {
             None => tracing::info!("stopped before any frame was sent"),
         }
         notifier.stopping();
+        if let Some(monitoring) = monitoring {
+            monitoring.stop();
+        }
         Ok(())
     }
 }
 
-/// Send what `plan` says; false if the bus refused (the transport has logged why).
+/// What one [`send`] did: whether the bus took it, and how many frames that was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Sent {
+    ok: bool,
+    frames: u64,
+}
+
+/// Send what `plan` says; `ok: false` if the bus refused (the transport has logged why) or the
+/// encoder refused the state.
 async fn send(
     bus: &mut Transport,
     plan: Plan,
     state: &BatteryState,
     encoder: &EncoderSettings,
-) -> bool {
-    let result = match plan {
-        Plan::Nothing => return true,
+) -> Sent {
+    let (result, frames) = match plan {
+        Plan::Nothing => {
+            return Sent {
+                ok: true,
+                frames: 0,
+            }
+        }
         Plan::LimitsOnly => match encode_limits(state) {
-            Ok(frame) => bus.send(&frame).await,
-            Err(refused) => return refuse(refused),
+            Ok(frame) => (bus.send(&frame).await, 1),
+            Err(refused) => return refuse(refused, 1),
         },
         Plan::FullSet => match encode_all(state, encoder) {
-            Ok(frames) => bus.send_all(&frames).await,
-            Err(refused) => return refuse(refused),
+            Ok(frames) => (bus.send_all(&frames).await, frames.len() as u64),
+            Err(refused) => return refuse(refused, 1),
         },
     };
-    result.is_ok()
+    Sent {
+        ok: result.is_ok(),
+        frames,
+    }
 }
 
 /// The encoder refused a state it cannot send truthfully (CVL or voltage 0, DESIGN.md rules 4
 /// and 6). Sending nothing lets Venus declare the BMS lost and stop its chargers; that is the
 /// safe side.
-fn refuse(error: crate::can::EncodeError) -> bool {
+fn refuse(error: crate::can::EncodeError, frames: u64) -> Sent {
     tracing::error!("frame set not sent: {error}");
-    false
+    Sent { ok: false, frames }
 }
 
 /// Resolve at `deadline`, or never without one.

@@ -1,0 +1,171 @@
+//! The HTTP side of monitoring (axum):
+//!
+//! | Path | What |
+//! |---|---|
+//! | `GET /` | the live status page: one self-contained HTML file, no external assets |
+//! | `GET /api/state` | [`Status`] as JSON (`docs/api-state.schema.json`) |
+//! | `GET /api/events` | server-sent events: the same JSON each time it changes (≤ 4 a second) |
+//! | `GET /metrics` | Prometheus text format ([`metrics`]) |
+//!
+//! Every handler reads the newest [`Status`] from the watch channel (an `Arc` clone) and never
+//! holds it across an await, so no client can hold the publisher back.
+
+pub mod metrics;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use futures_util::stream::Stream;
+use tokio::sync::Semaphore;
+
+use super::{Status, StatusReceiver};
+
+/// The status page, served as is.
+const PAGE: &str = include_str!("page.html");
+
+/// At most this often an event stream sends: a page redrawing more often than this shows nothing
+/// more, and a Pi has better things to do.
+const EVENT_MIN_GAP: Duration = Duration::from_millis(250);
+
+/// Open event streams at once; more get 503. Each costs a connection and a task; the bound keeps a
+/// runaway dashboard (or an attacker on the LAN) from eating the Pi's memory.
+const MAX_EVENT_STREAMS: usize = 32;
+
+/// Why the HTTP server could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("HTTP server: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+/// Bind now (in the caller's thread, so a port in use is reported at start-up); serve later.
+pub fn bind(addr: SocketAddr) -> Result<std::net::TcpListener, HttpError> {
+    let bind_error = |source| HttpError::Bind { addr, source };
+    let listener = std::net::TcpListener::bind(addr).map_err(bind_error)?;
+    listener.set_nonblocking(true).map_err(bind_error)?;
+    Ok(listener)
+}
+
+#[derive(Clone)]
+struct AppState {
+    status: StatusReceiver,
+    streams: Arc<Semaphore>,
+}
+
+/// The routes, on `status`.
+pub fn router(status: StatusReceiver) -> Router {
+    Router::new()
+        .route("/", get(page))
+        .route("/api/state", get(api_state))
+        .route("/api/events", get(events))
+        .route("/metrics", get(metrics_text))
+        .with_state(AppState {
+            status,
+            streams: Arc::new(Semaphore::new(MAX_EVENT_STREAMS)),
+        })
+}
+
+/// Serve on `listener` until the task is dropped.
+pub async fn serve(
+    listener: std::net::TcpListener,
+    status: StatusReceiver,
+) -> Result<(), HttpError> {
+    let listener = tokio::net::TcpListener::from_std(listener).map_err(HttpError::Serve)?;
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!("status page on http://{addr}/");
+    }
+    axum::serve(listener, router(status))
+        .await
+        .map_err(HttpError::Serve)
+}
+
+fn newest(state: &AppState) -> Option<Arc<Status>> {
+    state.status.borrow().clone()
+}
+
+async fn page() -> impl IntoResponse {
+    ([(header::CACHE_CONTROL, "no-cache")], Html(PAGE))
+}
+
+async fn api_state(State(state): State<AppState>) -> Response {
+    match newest(&state) {
+        Some(status) => axum::Json(&*status).into_response(),
+        None => starting(),
+    }
+}
+
+async fn metrics_text(State(state): State<AppState>) -> Response {
+    match newest(&state) {
+        Some(status) => (
+            [(header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
+            metrics::encode(&status),
+        )
+            .into_response(),
+        None => starting(),
+    }
+}
+
+/// Before the daemon's first loop turn there is nothing true to say.
+fn starting() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::RETRY_AFTER, "1")],
+        "busbar is starting\n",
+    )
+        .into_response()
+}
+
+async fn events(State(state): State<AppState>) -> Response {
+    let Ok(permit) = Arc::clone(&state.streams).try_acquire_owned() else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many open event streams; poll /api/state instead\n",
+        )
+            .into_response();
+    };
+    let stream = status_events(state.status.clone(), permit);
+    Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response()
+}
+
+/// One event per new status, at most every [`EVENT_MIN_GAP`]; the first at once. A client that
+/// reads slowly only ever gets the newest value: the watch channel keeps one.
+fn status_events(
+    receiver: StatusReceiver,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) -> impl Stream<Item = Result<Event, Infallible>> {
+    futures_util::stream::unfold(
+        (receiver, permit, true),
+        |(mut receiver, permit, first)| async move {
+            if !first {
+                tokio::time::sleep(EVENT_MIN_GAP).await;
+                // The daemon gone = the stream ends.
+                receiver.changed().await.ok()?;
+            }
+            let status = receiver.borrow_and_update().clone();
+            let event = match status {
+                Some(status) => Event::default()
+                    .event("status")
+                    .json_data(&*status)
+                    .unwrap_or_else(|e| Event::default().event("error").data(e.to_string())),
+                None => Event::default().event("starting").data("{}"),
+            };
+            Some((Ok(event), (receiver, permit, false)))
+        },
+    )
+}
