@@ -350,3 +350,201 @@ fn deci(dc: i16) -> f64 {
 fn secs(d: Duration) -> f64 {
     (d.as_secs_f64() * 10.0).round() / 10.0
 }
+
+/// A fixed status for tests of everything that reads one: the seed set-up with pack2's cell 12
+/// at 3.47 V, pack5 never heard, a few bad frames and timeouts.
+#[cfg(test)]
+pub(crate) mod fixture {
+    use std::path::Path;
+    use std::time::{Duration, Instant};
+
+    use super::{Counters, Inputs, Problem, Status};
+    use crate::battery::Battery;
+    use crate::config::Config;
+    use crate::pack::PackSnapshot;
+
+    pub(crate) fn config() -> Config {
+        let example = include_str!("../../config/busbar.example.toml");
+        Config::from_source(Path::new("busbar.example.toml"), example)
+            .expect("the example config is valid (a config test checks it)")
+            .config
+    }
+
+    fn pack(cell_mv: u16, soc: u8, current_ma: i32) -> PackSnapshot {
+        let mut p = PackSnapshot {
+            cell_voltages_mv: (0..16u16).map(|i| cell_mv + i % 3).collect(),
+            temperatures_dc: [215, 221].into_iter().collect(),
+            mos_temperature_dc: Some(254),
+            soc_pct: soc,
+            cycles: 42,
+            capacity_ah: 280.0,
+            remaining_capacity_ah: Some(140.0),
+            charge_mosfet: true,
+            discharge_mosfet: true,
+            current_ma,
+            ..PackSnapshot::default()
+        };
+        p.voltage_mv = p.cell_sum_mv();
+        p
+    }
+
+    /// (status, the instant it was built at).
+    pub(crate) fn status() -> Status {
+        let config = config();
+        let t0 = Instant::now();
+        let mut battery = Battery::new(config.battery_settings().expect("valid"), t0)
+            .expect("the seed set-up is valid");
+        let mut counters = Counters::new(config.packs.len());
+        let heard = t0 + Duration::from_millis(1200);
+        for i in 0..4 {
+            let mut snapshot = pack(3300, 50 + i as u8, 10_000);
+            if i == 1 {
+                snapshot.cell_voltages_mv[11] = 3470;
+                snapshot.voltage_mv = snapshot.cell_sum_mv();
+                snapshot.balancing = true;
+            }
+            battery.accept(i, heard, snapshot).expect("plausible");
+            counters.good(i, u32::from(i == 2));
+        }
+        counters.problem(
+            4,
+            Problem::Timeout,
+            0,
+            "no complete answer from /dev/ttyUSB4 within 800 ms (0 bytes received)".into(),
+        );
+        counters.problem(4, Problem::Link, 2, "adapter gone".into());
+        counters.can_frames_sent = 180;
+        counters.can_frames_failed = 1;
+        // Past offline_after (3 s): the start-up silence is over, pack5 counts as offline.
+        let now = t0 + Duration::from_millis(3500);
+        let state = battery.tick(now).expect("offline_after has passed");
+        Status::build(&Inputs {
+            config: &config,
+            battery: &battery,
+            state: Some(&state),
+            counters: &counters,
+            started: t0,
+            now,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_offline_pack_contributes_nothing_and_says_it_was_never_heard() {
+        let s = fixture::status();
+        let pack5 = &s.packs[4];
+        assert!(!pack5.online);
+        assert_eq!(pack5.last_heard_s, None);
+        assert_eq!(pack5.reading, None);
+        assert_eq!(pack5.charge_limit, 0.0);
+        assert_eq!(pack5.discharge_limit, 0.0);
+        assert_eq!(pack5.charge_limited_by, "being offline");
+        assert_eq!(pack5.last_problem.as_deref(), Some("adapter gone"));
+        assert_eq!(
+            pack5.frames,
+            PackCounters {
+                good: 0,
+                bad: 2,
+                timeouts: 1,
+                link_errors: 1
+            }
+        );
+        let b = s.battery.as_ref().expect("a state was built");
+        assert_eq!((b.packs_online, b.packs_offline), (4, 1));
+    }
+
+    #[test]
+    fn a_limited_pack_names_its_rule_and_the_battery_names_the_pack() {
+        let s = fixture::status();
+        let pack2 = &s.packs[1];
+        assert!(pack2.online);
+        assert_eq!(pack2.last_heard_s, Some(2.3));
+        // DESIGN.md: highest cell 3.45–3.50 V → 30 A.
+        assert_eq!(pack2.charge_limit, 30.0);
+        assert_eq!(pack2.charge_limited_by, "cell 12 at 3.47 V");
+        assert_eq!(pack2.discharge_limit, 70.0);
+        let b = s.battery.as_ref().expect("a state was built");
+        let max = b.max_cell.as_ref().expect("cells online");
+        assert_eq!(
+            (max.pack.as_str(), max.cell, max.voltage),
+            ("pack2", 12, 3.47)
+        );
+        // Four packs online: the sum is below the cap, and rising from the start-up value.
+        assert!(b.ccl <= 60.0 * 3.0 + 30.0, "ccl {}", b.ccl);
+        assert_eq!(b.cvl, 55.2);
+        assert_eq!(b.dvl, 46.4);
+    }
+
+    #[test]
+    fn the_json_has_the_design_pack_fields_at_the_top_of_each_pack() {
+        let s = fixture::status();
+        let json = serde_json::to_value(&s).expect("serialisable");
+        let pack1 = &json["packs"][0];
+        for key in [
+            "voltage",
+            "current",
+            "soc",
+            "cell_voltages",
+            "temperatures",
+            "mos_temperature",
+            "charge_enabled",
+            "discharge_enabled",
+            "balancing",
+            "cycles",
+            "capacity_ah",
+            "alarms",
+        ] {
+            assert!(pack1.get(key).is_some(), "pack JSON lacks {key}: {pack1}");
+        }
+        assert_eq!(pack1["cell_voltages"].as_array().map(Vec::len), Some(16));
+        // The never-heard pack has none of them, rather than zeros.
+        assert!(json["packs"][4].get("voltage").is_none());
+        assert!(json["packs"][4].get("cell_voltages").is_none());
+    }
+
+    #[test]
+    fn the_json_matches_the_published_schema() {
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../../docs/api-state.schema.json"))
+                .expect("the schema is JSON");
+        let validator = jsonschema::validator_for(&schema).expect("the schema is a valid schema");
+        let s = fixture::status();
+        let json = serde_json::to_value(&s).expect("serialisable");
+        let errors: Vec<String> = validator
+            .iter_errors(&json)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{errors:#?}");
+        // And the schema is strict enough to catch a wrong type.
+        let mut broken = json.clone();
+        broken["packs"][0]["online"] = serde_json::json!("yes");
+        assert!(!validator.is_valid(&broken));
+        let mut missing = json;
+        missing["battery"]
+            .as_object_mut()
+            .expect("battery is an object")
+            .remove("ccl");
+        assert!(!validator.is_valid(&missing));
+    }
+
+    #[test]
+    fn before_the_first_state_there_is_no_battery_and_nothing_is_allowed() {
+        let config = fixture::config();
+        let t0 = Instant::now();
+        let battery = Battery::new(config.battery_settings().expect("valid"), t0).expect("valid");
+        let s = Status::build(&Inputs {
+            config: &config,
+            battery: &battery,
+            state: None,
+            counters: &Counters::new(config.packs.len()),
+            started: t0,
+            now: t0,
+        });
+        assert!(s.battery.is_none());
+        assert!(s.packs.iter().all(|p| !p.online && p.charge_limit == 0.0));
+    }
+}

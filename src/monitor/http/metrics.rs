@@ -445,3 +445,132 @@ fn packs(b: &mut Builder, status: &Status) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::monitor::status::fixture;
+
+    /// The text with each family's samples sorted: `Family` keeps samples in a hash map, so
+    /// their order varies between runs (Prometheus does not care; a snapshot does).
+    fn normalised(text: &str) -> String {
+        let mut out = Vec::new();
+        let mut samples: Vec<&str> = Vec::new();
+        for line in text.lines() {
+            if line.starts_with('#') {
+                samples.sort_unstable();
+                out.append(&mut samples);
+                out.push(line);
+            } else {
+                samples.push(line);
+            }
+        }
+        samples.sort_unstable();
+        out.append(&mut samples);
+        out.join("\n")
+    }
+
+    fn scrape(text: &str) -> prometheus_parse::Scrape {
+        prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned())))
+            .expect("parses as Prometheus text")
+    }
+
+    fn value(
+        scrape: &prometheus_parse::Scrape,
+        name: &str,
+        labels: &[(&str, &str)],
+    ) -> Option<f64> {
+        scrape
+            .samples
+            .iter()
+            .find(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+            .map(|s| match s.value {
+                prometheus_parse::Value::Gauge(v)
+                | prometheus_parse::Value::Counter(v)
+                | prometheus_parse::Value::Untyped(v) => v,
+                _ => f64::NAN,
+            })
+    }
+
+    #[test]
+    fn metrics_snapshot() {
+        let text = encode(&fixture::status());
+        assert!(text.ends_with("# EOF\n"), "OpenMetrics ends with # EOF");
+        insta::assert_snapshot!(normalised(&text));
+    }
+
+    #[test]
+    fn metrics_parse_and_carry_the_battery_packs_and_cells() {
+        let text = encode(&fixture::status());
+        let s = scrape(&text);
+        assert_eq!(value(&s, "busbar_battery_cvl_volts", &[]), Some(55.2));
+        assert_eq!(
+            value(&s, "busbar_pack_online", &[("pack", "pack1")]),
+            Some(1.0)
+        );
+        assert_eq!(
+            value(&s, "busbar_pack_online", &[("pack", "pack5")]),
+            Some(0.0)
+        );
+        assert_eq!(
+            value(
+                &s,
+                "busbar_cell_voltage_volts",
+                &[("pack", "pack2"), ("cell", "12")]
+            ),
+            Some(3.47)
+        );
+        assert_eq!(
+            value(&s, "busbar_pack_charge_limit_amperes", &[("pack", "pack2")]),
+            Some(30.0)
+        );
+        assert_eq!(
+            value(
+                &s,
+                "busbar_pack_frames_total",
+                &[("pack", "pack5"), ("result", "timeout")]
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            value(&s, "busbar_can_frames_total", &[("result", "sent")]),
+            Some(180.0)
+        );
+        // 4 online packs × 16 cells; nothing from the pack that was never heard.
+        let cells = s
+            .samples
+            .iter()
+            .filter(|x| x.metric == "busbar_cell_voltage_volts")
+            .count();
+        assert_eq!(cells, 64);
+        assert_eq!(
+            value(&s, "busbar_pack_voltage_volts", &[("pack", "pack5")]),
+            None
+        );
+    }
+
+    #[test]
+    fn an_offline_pack_exports_no_stale_readings() {
+        let mut status = fixture::status();
+        status.packs[0].online = false;
+        let s = scrape(&encode(&status));
+        assert_eq!(
+            value(&s, "busbar_pack_online", &[("pack", "pack1")]),
+            Some(0.0)
+        );
+        assert_eq!(
+            value(&s, "busbar_pack_voltage_volts", &[("pack", "pack1")]),
+            None
+        );
+        assert_eq!(
+            value(
+                &s,
+                "busbar_cell_voltage_volts",
+                &[("pack", "pack1"), ("cell", "1")]
+            ),
+            None
+        );
+        // Its age is still there, to say why.
+        assert!(value(&s, "busbar_pack_last_heard_seconds", &[("pack", "pack1")]).is_some());
+    }
+}
