@@ -76,7 +76,10 @@ fn no_crate_in_the_shipped_tree_builds_or_links_c_for_the_pi() {
     let output = Command::new(env!("CARGO"))
         .args(["metadata", "--format-version", "1", "--locked"])
         .args(["--filter-platform", TARGET])
-        .args(["--manifest-path", concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")])
+        .args([
+            "--manifest-path",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"),
+        ])
         .output()
         .expect("run cargo metadata");
     assert!(
@@ -99,8 +102,10 @@ fn no_crate_in_the_shipped_tree_builds_or_links_c_for_the_pi() {
 #[test]
 fn the_check_finds_links_and_cc_and_ignores_dev_dependencies() {
     let kind = |k: Value| serde_json::json!([{ "kind": k, "target": null }]);
-    let dep = |pkg: &str, k: Value| serde_json::json!({ "name": pkg, "pkg": pkg, "dep_kinds": kind(k) });
-    let package = |id: &str, links: Value| serde_json::json!({ "id": id, "name": id, "links": links });
+    let dep =
+        |pkg: &str, k: Value| serde_json::json!({ "name": pkg, "pkg": pkg, "dep_kinds": kind(k) });
+    let package =
+        |id: &str, links: Value| serde_json::json!({ "id": id, "name": id, "links": links });
     let metadata = serde_json::json!({
         "packages": [
             package("busbar", Value::Null),
