@@ -70,6 +70,9 @@ pub struct Options {
     pub log_filter: String,
     /// The busbar binary; the one cargo built for this test or bench unless set.
     pub binary: PathBuf,
+    /// TOML tables appended to the config. By default the status page is off, so that tests
+    /// running in parallel do not fight over port 8080; [`Options::with_http`] turns it on.
+    pub extra_config: String,
 }
 
 impl Options {
@@ -93,7 +96,14 @@ impl Options {
             shell: None,
             log_filter: "info".into(),
             binary: PathBuf::from(env!("CARGO_BIN_EXE_busbar")),
+            extra_config: "[http]\nenabled = false\n".into(),
         }
+    }
+
+    /// The status page on a free loopback port ([`Harness::http_addr`] tells which).
+    pub fn with_http(mut self) -> Self {
+        self.extra_config = "[http]\nlisten = \"127.0.0.1:0\"\n".into();
+        self
     }
 }
 
@@ -443,6 +453,28 @@ impl Harness {
     }
 
     /// busbar's stderr so far.
+    /// Where the status page listens, from the daemon's log line "status page on http://ADDR/";
+    /// waits up to 10 s for it.
+    pub fn http_addr(&self) -> std::net::SocketAddr {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = self.log();
+            if let Some(addr) = log
+                .lines()
+                .find_map(|l| l.split("status page on http://").nth(1))
+                .and_then(|rest| rest.split('/').next())
+                .and_then(|a| a.parse().ok())
+            {
+                return addr;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no status page address in the log:\n{log}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.0.join("busbar.log")).unwrap_or_default()
     }
@@ -730,6 +762,7 @@ interface = "candump:-"
     if let Some(rate) = o.ramp_rate {
         let _ = write!(s, "\n[control]\nramp_rate = {rate:?}\n");
     }
+    let _ = write!(s, "\n{}\n", o.extra_config);
     for index in 0..o.packs {
         let _ = write!(
             s,
