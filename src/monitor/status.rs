@@ -361,7 +361,7 @@ pub(crate) mod fixture {
     use super::{Counters, Inputs, Problem, Status};
     use crate::battery::Battery;
     use crate::config::Config;
-    use crate::pack::PackSnapshot;
+    use crate::pack::{Alarms, PackSnapshot};
 
     pub(crate) fn config() -> Config {
         let example = include_str!("../../config/busbar.example.toml");
@@ -402,6 +402,8 @@ pub(crate) mod fixture {
                 snapshot.cell_voltages_mv[11] = 3470;
                 snapshot.voltage_mv = snapshot.cell_sum_mv();
                 snapshot.balancing = true;
+                // Not blocking: the pack still contributes, the page and metrics show it.
+                snapshot.alarms = Alarms::CELL_VOLTAGE_DIFFERENCE;
             }
             battery.accept(i, heard, snapshot).expect("plausible");
             counters.good(i, u32::from(i == 2));

@@ -573,4 +573,57 @@ mod tests {
         // Its age is still there, to say why.
         assert!(value(&s, "busbar_pack_last_heard_seconds", &[("pack", "pack1")]).is_some());
     }
+
+    /// Every metric the shipped Grafana dashboard queries exists: a rename here would otherwise
+    /// leave users with empty panels.
+    #[test]
+    fn the_grafana_dashboard_only_uses_metrics_that_exist() {
+        let dashboard: serde_json::Value =
+            serde_json::from_str(include_str!("../../../docs/grafana/busbar.json"))
+                .expect("the dashboard is JSON");
+        let text = encode(&fixture::status());
+        // Sample names, and family names from `# TYPE` lines (a family with no sample in the
+        // fixture, like pack alarms, still exists).
+        let exported: std::collections::HashSet<&str> = text
+            .lines()
+            .filter_map(|l| match l.strip_prefix("# TYPE ") {
+                Some(rest) => rest.split(' ').next(),
+                None if l.starts_with('#') => None,
+                None => l.split(['{', ' ']).next(),
+            })
+            .collect();
+        let mut exprs = Vec::new();
+        collect_exprs(&dashboard, &mut exprs);
+        assert!(exprs.len() > 20, "{} queries", exprs.len());
+        for expr in exprs {
+            for name in metric_names(&expr) {
+                assert!(
+                    exported.contains(name.as_str()),
+                    "dashboard query {expr:?} uses {name}, which /metrics does not export"
+                );
+            }
+        }
+    }
+
+    fn collect_exprs(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(map) => {
+                for (k, v) in map {
+                    match (k.as_str(), v.as_str()) {
+                        ("expr", Some(e)) => out.push(e.to_string()),
+                        _ => collect_exprs(v, out),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| collect_exprs(v, out)),
+            _ => {}
+        }
+    }
+
+    fn metric_names(expr: &str) -> Vec<String> {
+        expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .filter(|w| w.starts_with("busbar_"))
+            .map(str::to_string)
+            .collect()
+    }
 }
