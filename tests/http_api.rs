@@ -80,7 +80,10 @@ fn api_state_metrics_events_and_page_agree_with_the_bus() {
     });
     assert_schema(&validator, &state);
     assert_eq!(state["packs"].as_array().map(Vec::len), Some(PACKS));
-    assert_eq!(state["packs"][0]["cell_voltages"].as_array().map(Vec::len), Some(16));
+    assert_eq!(
+        state["packs"][0]["cell_voltages"].as_array().map(Vec::len),
+        Some(16)
+    );
     let cvl_on_bus = h.limits(&h.latest(0x351).expect("a 0x351")).cvl;
     assert!((state["battery"]["cvl"].as_f64().expect("cvl") - cvl_on_bus).abs() < 0.05);
 
@@ -95,15 +98,26 @@ fn api_state_metrics_events_and_page_agree_with_the_bus() {
     let text = metrics.text();
     for i in 1..=PACKS {
         let pack = format!("pack{i}");
-        assert_eq!(metric(&text, "busbar_pack_online", &[("pack", &pack)]), Some(1.0));
-        assert!(metric(&text, "busbar_cell_voltage_volts", &[("pack", &pack), ("cell", "16")])
-            .is_some_and(|v| (2.5..3.65).contains(&v)));
-        assert!(
-            metric(&text, "busbar_pack_frames_total", &[("pack", &pack), ("result", "good")])
-                .is_some_and(|n| n >= 1.0)
+        assert_eq!(
+            metric(&text, "busbar_pack_online", &[("pack", &pack)]),
+            Some(1.0)
         );
+        assert!(metric(
+            &text,
+            "busbar_cell_voltage_volts",
+            &[("pack", &pack), ("cell", "16")]
+        )
+        .is_some_and(|v| (2.5..3.65).contains(&v)));
+        assert!(metric(
+            &text,
+            "busbar_pack_frames_total",
+            &[("pack", &pack), ("result", "good")]
+        )
+        .is_some_and(|n| n >= 1.0));
     }
-    assert!(metric(&text, "busbar_can_frames_total", &[("result", "sent")]).is_some_and(|n| n > 0.0));
+    assert!(
+        metric(&text, "busbar_can_frames_total", &[("result", "sent")]).is_some_and(|n| n > 0.0)
+    );
 
     let page = get(addr, "/");
     assert_eq!(page.status, 200);
@@ -113,8 +127,17 @@ fn api_state_metrics_events_and_page_agree_with_the_bus() {
     let html = page.text();
     assert!(html.contains("<title>busbar</title>"));
     // No external assets: nothing loaded from another host.
-    for external in ["src=\"http", "href=\"http", "url(http", "@import", "src=\"//"] {
-        assert!(!html.contains(external), "external asset ({external}) in the page");
+    for external in [
+        "src=\"http",
+        "href=\"http",
+        "url(http",
+        "@import",
+        "src=\"//",
+    ] {
+        assert!(
+            !html.contains(external),
+            "external asset ({external}) in the page"
+        );
     }
 
     assert_eq!(get(addr, "/no/such/page").status, 404);
@@ -134,17 +157,28 @@ fn a_silent_pack_is_offline_in_the_api_and_in_the_metrics() {
     assert_eq!(pack2["charge_limit"], 0.0);
     assert_eq!(pack2["discharge_limit"], 0.0);
     assert_eq!(pack2["charge_limited_by"], "being offline");
-    assert!(pack2["last_heard_s"].as_f64().is_some_and(|s| s >= 2.0), "{pack2}");
+    assert!(
+        pack2["last_heard_s"].as_f64().is_some_and(|s| s >= 2.0),
+        "{pack2}"
+    );
     assert!(pack2["last_problem"].is_string(), "{pack2}");
     assert_eq!(state["battery"]["packs_offline"], 1);
     assert_schema(&schema(), &state);
 
     let text = get(addr, "/metrics").text();
-    assert_eq!(metric(&text, "busbar_pack_online", &[("pack", "pack2")]), Some(0.0));
-    // What is not heard is not trusted: no stale values exported.
-    assert_eq!(metric(&text, "busbar_pack_voltage_volts", &[("pack", "pack2")]), None);
-    assert!(
-        metric(&text, "busbar_pack_frames_total", &[("pack", "pack2"), ("result", "timeout")])
-            .is_some_and(|n| n >= 1.0)
+    assert_eq!(
+        metric(&text, "busbar_pack_online", &[("pack", "pack2")]),
+        Some(0.0)
     );
+    // What is not heard is not trusted: no stale values exported.
+    assert_eq!(
+        metric(&text, "busbar_pack_voltage_volts", &[("pack", "pack2")]),
+        None
+    );
+    assert!(metric(
+        &text,
+        "busbar_pack_frames_total",
+        &[("pack", "pack2"), ("result", "timeout")]
+    )
+    .is_some_and(|n| n >= 1.0));
 }

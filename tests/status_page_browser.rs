@@ -99,7 +99,11 @@ impl Browser {
     }
 
     fn open(&self, url: &str) {
-        self.call("POST", &self.session_path("/url"), Some(json!({ "url": url })));
+        self.call(
+            "POST",
+            &self.session_path("/url"),
+            Some(json!({ "url": url })),
+        );
     }
 
     /// Run `script` (a function body) in the page and return its result.
@@ -221,9 +225,9 @@ fn the_status_page_shows_every_pack_and_cell_live_and_a_silent_pack_offline() {
         assert_eq!(card["min"], 1, "min cell marked: {card}");
         assert_eq!(card["max"], 1, "max cell marked: {card}");
         assert_eq!(card["offline"], false, "{card}");
-        assert!(card["mv"]
-            .as_array()
-            .is_some_and(|v| v.iter().all(|mv| (2500..3650).contains(&mv.as_i64().unwrap_or(0)))));
+        assert!(card["mv"].as_array().is_some_and(|v| v
+            .iter()
+            .all(|mv| (2500..3650).contains(&mv.as_i64().unwrap_or(0)))));
     }
     // The battery on top, filled in, and fed by server-sent events.
     let ccl = browser.wait_for(
@@ -265,7 +269,10 @@ fn the_status_page_shows_every_pack_and_cell_live_and_a_silent_pack_offline() {
     let pack3 = &cards[2];
     let banner = pack3["banner"].as_str().unwrap_or_default();
     assert!(banner.contains("OFFLINE"), "{pack3}");
-    assert!(banner.contains("last heard") && banner.contains("s ago"), "{banner}");
+    assert!(
+        banner.contains("last heard") && banner.contains("s ago"),
+        "{banner}"
+    );
     assert!(
         cards
             .iter()
@@ -273,11 +280,12 @@ fn the_status_page_shows_every_pack_and_cell_live_and_a_silent_pack_offline() {
             .all(|(i, c)| i == 2 || c["offline"] == false),
         "only pack3 is offline"
     );
-    let share = browser.eval(
-        "return document.querySelector('.pack[data-pack=\"pack3\"] .limits').textContent",
-    );
+    let share = browser
+        .eval("return document.querySelector('.pack[data-pack=\"pack3\"] .limits').textContent");
     assert!(
-        share.as_str().is_some_and(|t| t.contains("0.0 A") && t.contains("being offline")),
+        share
+            .as_str()
+            .is_some_and(|t| t.contains("0.0 A") && t.contains("being offline")),
         "{share}"
     );
     let shot = browser.screenshot("status-page-offline.png");

@@ -169,3 +169,71 @@ fn status_events(
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    use crate::monitor::status::fixture;
+
+    async fn get(router: &Router, path: &str) -> Response {
+        router
+            .clone()
+            .oneshot(Request::get(path).body(Body::empty()).expect("a request"))
+            .await
+            .expect("the router is infallible")
+    }
+
+    #[tokio::test]
+    async fn before_the_first_status_the_api_says_starting_not_zeros() {
+        let (_tx, rx) = tokio::sync::watch::channel(None);
+        let router = router(rx);
+        for path in ["/api/state", "/metrics"] {
+            let response = get(&router, path).await;
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "{path}");
+            assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        }
+        // The page itself is there, and says it waits.
+        assert_eq!(get(&router, "/").await.status(), StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn api_state_is_the_newest_status() {
+        let (tx, rx) = tokio::sync::watch::channel(None);
+        let router = router(rx);
+        let mut status = fixture::status();
+        tx.send_replace(Some(Arc::new(status.clone())));
+        status.uptime_s = 99.0;
+        tx.send_replace(Some(Arc::new(status)));
+        let response = get(&router, "/api/state").await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .expect("a body");
+        let json: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+        assert_eq!(json["uptime_s"], 99.0);
+    }
+
+    #[tokio::test]
+    async fn event_streams_are_bounded() {
+        let (_tx, rx) = tokio::sync::watch::channel(Some(Arc::new(fixture::status())));
+        let router = router(rx);
+        // Held open (never read), as a stalled client would.
+        let mut open = Vec::new();
+        for _ in 0..MAX_EVENT_STREAMS {
+            let response = get(&router, "/api/events").await;
+            assert_eq!(response.status(), StatusCode::OK);
+            open.push(response);
+        }
+        assert_eq!(
+            get(&router, "/api/events").await.status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        // One closes: one more may open.
+        open.pop();
+        assert_eq!(get(&router, "/api/events").await.status(), StatusCode::OK);
+    }
+}
