@@ -40,6 +40,68 @@ use std::time::{Duration, Instant};
 use e2e_support::{Harness, Options, PACK_CHARGE_A, PACK_DISCHARGE_A};
 
 const PACKS: usize = 16;
+/// Event streams opened and never read: their socket buffers fill and the server stops writing.
+const STALLED_STREAMS: usize = 32;
+/// `/metrics` requests sent and never read.
+const STALLED_SCRAPES: usize = 64;
+
+/// Clients that stall busbar's status page, plus one thread that scrapes `/metrics` as fast as
+/// it can, for as long as this lives.
+struct StalledClients {
+    _sockets: Vec<std::net::TcpStream>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    scraped: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    scraper: Option<std::thread::JoinHandle<()>>,
+}
+
+impl StalledClients {
+    fn open(addr: std::net::SocketAddr, streams: usize, scrapes: usize) -> Self {
+        use std::io::{Read, Write};
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let request = |path: &str| {
+            let mut s = std::net::TcpStream::connect(addr).expect("connect to the status page");
+            write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").expect("request sent");
+            s
+        };
+        let mut sockets: Vec<_> = (0..streams).map(|_| request("/api/events")).collect();
+        sockets.extend((0..scrapes).map(|_| request("/metrics")));
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let scraped = std::sync::Arc::new(AtomicUsize::new(0));
+        let scraper = {
+            let (stop, scraped) = (stop.clone(), scraped.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let Ok(mut s) = std::net::TcpStream::connect(addr) else {
+                        continue;
+                    };
+                    let _ = write!(
+                        s,
+                        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+                    );
+                    let mut body = Vec::new();
+                    if s.read_to_end(&mut body).is_ok() && body.starts_with(b"HTTP/1.1 200") {
+                        scraped.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            })
+        };
+        Self {
+            _sockets: sockets,
+            stop,
+            scraped,
+            scraper: Some(scraper),
+        }
+    }
+}
+
+impl Drop for StalledClients {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.scraper.take() {
+            let _ = t.join();
+        }
+    }
+}
 
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` does not: then a short smoke run.
@@ -55,7 +117,8 @@ fn main() {
     } else {
         (1, &[0, 15])
     };
-    let mut options = Options::packs(PACKS);
+    // Monitoring on, as deployed: the status page is part of what is measured.
+    let mut options = Options::packs(PACKS).with_http();
     options.poll_interval = Duration::from_millis(500);
     options.offline_after = Duration::from_secs(3);
     options.can_interval = Duration::from_secs(1);
@@ -88,74 +151,18 @@ fn main() {
     let hwm_cpu_phase = status_kib(pid, "VmHWM:");
     let rss = status_kib(pid, "VmRSS:");
 
-    // 2. Cut latency.
+    // 2. Cut latency, then again with clients that stall the status page (they open event
+    // streams and scrapes and never read) while another scrapes /metrics in a loop.
     eprintln!("cut latency ...");
     let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
-    let mut latencies = Vec::new();
-    let mut last_cut = Instant::now();
-    for _round in 0..rounds {
-        for discharge in [false, true] {
-            let mut expected = if discharge { full.1 } else { full.0 };
-            let share = if discharge {
-                PACK_DISCHARGE_A
-            } else {
-                PACK_CHARGE_A
-            };
-            for pack in 0..PACKS {
-                // Not within the daemon's 100 ms rate gap of our own previous cut.
-                let pause = Duration::from_millis(100 + rng.below(500));
-                h.collect_until(last_cut.max(Instant::now()) + pause);
-                let toggled = h.fault(pack, |f| {
-                    if discharge {
-                        f.discharge_mosfet_off = true;
-                    } else {
-                        f.charge_mosfet_off = true;
-                    }
-                });
-                expected -= share;
-                let (line, _) = h
-                    .wait_for_351(toggled, toggled + Duration::from_secs(3), |l| {
-                        let v = if discharge { l.dcl } else { l.ccl };
-                        v < expected + 0.05
-                    })
-                    .unwrap();
-                let reply = h
-                    .wait_reply(pack, toggled, line + Duration::from_secs(1), |r| {
-                        if discharge {
-                            r.faults.discharge_mosfet_off
-                        } else {
-                            r.faults.charge_mosfet_off
-                        }
-                    })
-                    .expect("the reply that carried the fault");
-                // Was the cut held back by the scheduler's rate gap (no lone 0x351 within 100 ms
-                // of any 0x351, src/can/scheduler.rs)? Then a 0x351 went out shortly before the
-                // reply.
-                let previous = h
-                    .history()
-                    .iter()
-                    .rev()
-                    .filter(|rx| rx.frame.id() == 0x351 && rx.at < line)
-                    .map(|rx| rx.at)
-                    .next();
-                let held = previous
-                    .is_some_and(|p| p + busbar::can::scheduler::CUT_MIN_GAP > reply.written_at);
-                latencies.push((line.saturating_duration_since(reply.written_at), held));
-                last_cut = line;
-            }
-            for pack in 0..PACKS {
-                h.fault(pack, |f| {
-                    f.charge_mosfet_off = false;
-                    f.discharge_mosfet_off = false;
-                });
-            }
-            let restored = Instant::now();
-            h.wait_for_351(restored, restored + Duration::from_secs(5), |l| {
-                l.currents_are(full.0, full.1)
-            })
-            .unwrap();
-        }
-    }
+    let latencies = cut_latencies(&mut h, rounds, &mut rng, full);
+    eprintln!("cut latency with stalled monitoring clients ...");
+    let http = h.http_addr();
+    let stalled = StalledClients::open(http, STALLED_STREAMS, STALLED_SCRAPES);
+    let busy = stalled.scraped.clone();
+    let latencies_stalled = cut_latencies(&mut h, rounds, &mut rng, full);
+    let scrapes = busy.load(std::sync::atomic::Ordering::Relaxed);
+    drop(stalled);
 
     // 3. Loss to cut.
     eprintln!("loss to cut ...");
@@ -240,6 +247,15 @@ fn main() {
             ms(*free.last().unwrap())
         );
     }
+    let mut stalled_all: Vec<Duration> = latencies_stalled.iter().map(|(d, _)| *d).collect();
+    stalled_all.sort();
+    println!(
+        "| cut latency with {STALLED_STREAMS} stalled event streams, {STALLED_SCRAPES} stalled /metrics requests and {scrapes} scrapes in a loop, n = {}: p50 / p99 / max | {} / {} / {} | <= 5 ms |",
+        stalled_all.len(),
+        ms(percentile(&stalled_all, 50.0)),
+        ms(percentile(&stalled_all, 99.0)),
+        ms(*stalled_all.last().unwrap())
+    );
     if !held.is_empty() {
         println!(
             "| - cuts that came < 100 ms after a 0x351, n = {}: min / p50 / max | {} / {} / {} | |",
@@ -273,6 +289,83 @@ fn main() {
     );
     println!("| CAN frames read in the CPU window | {frames} | |");
     println!();
+}
+
+/// Open each pack's charge, then discharge MOSFET, one after another, `rounds` times; for each
+/// cut, the time from the reply that carried it to the 0x351 line, and whether the scheduler's
+/// 100 ms rate gap held it.
+fn cut_latencies(
+    h: &mut Harness,
+    rounds: usize,
+    rng: &mut XorShift,
+    full: (f64, f64),
+) -> Vec<(Duration, bool)> {
+    let mut latencies = Vec::new();
+    let mut last_cut = Instant::now();
+    for _round in 0..rounds {
+        for discharge in [false, true] {
+            let mut expected = if discharge { full.1 } else { full.0 };
+            let share = if discharge {
+                PACK_DISCHARGE_A
+            } else {
+                PACK_CHARGE_A
+            };
+            for pack in 0..PACKS {
+                // Not within the daemon's 100 ms rate gap of our own previous cut.
+                let pause = Duration::from_millis(100 + rng.below(500));
+                h.collect_until(last_cut.max(Instant::now()) + pause);
+                let toggled = h.fault(pack, |f| {
+                    if discharge {
+                        f.discharge_mosfet_off = true;
+                    } else {
+                        f.charge_mosfet_off = true;
+                    }
+                });
+                expected -= share;
+                let (line, _) = h
+                    .wait_for_351(toggled, toggled + Duration::from_secs(3), |l| {
+                        let v = if discharge { l.dcl } else { l.ccl };
+                        v < expected + 0.05
+                    })
+                    .unwrap();
+                let reply = h
+                    .wait_reply(pack, toggled, line + Duration::from_secs(1), |r| {
+                        if discharge {
+                            r.faults.discharge_mosfet_off
+                        } else {
+                            r.faults.charge_mosfet_off
+                        }
+                    })
+                    .expect("the reply that carried the fault");
+                // Was the cut held back by the scheduler's rate gap (no lone 0x351 within 100 ms
+                // of any 0x351, src/can/scheduler.rs)? Then a 0x351 went out shortly before the
+                // reply.
+                let previous = h
+                    .history()
+                    .iter()
+                    .rev()
+                    .filter(|rx| rx.frame.id() == 0x351 && rx.at < line)
+                    .map(|rx| rx.at)
+                    .next();
+                let held = previous
+                    .is_some_and(|p| p + busbar::can::scheduler::CUT_MIN_GAP > reply.written_at);
+                latencies.push((line.saturating_duration_since(reply.written_at), held));
+                last_cut = line;
+            }
+            for pack in 0..PACKS {
+                h.fault(pack, |f| {
+                    f.charge_mosfet_off = false;
+                    f.discharge_mosfet_off = false;
+                });
+            }
+            let restored = Instant::now();
+            h.wait_for_351(restored, restored + Duration::from_secs(5), |l| {
+                l.currents_are(full.0, full.1)
+            })
+            .unwrap();
+        }
+    }
+    latencies
 }
 
 /// The value at `p` % of sorted `v` (nearest rank).

@@ -32,8 +32,9 @@ use events::EventTracker;
 const TICK: Duration = Duration::from_millis(100);
 
 /// Monitoring gets a new [`Status`] at most this often (and at once after a cut). Building one
-/// copies every pack's last reading: a few µs, but no reason to do it per reading.
-const STATUS_EVERY: Duration = Duration::from_millis(100);
+/// converts every pack's last reading to its JSON form: cheap, but no reason to do it per
+/// reading; the status page's event stream sends at most this often anyway.
+const STATUS_EVERY: Duration = Duration::from_millis(250);
 
 /// Why the daemon could not start or had to stop.
 #[derive(Debug, thiserror::Error)]
