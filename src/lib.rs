@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod demo;
+pub mod jk02;
 pub mod jk_nw;
 pub mod pack;
 pub mod probe;
