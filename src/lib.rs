@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod battery;
+pub mod bus;
 pub mod can;
 pub mod cli;
 pub mod config;

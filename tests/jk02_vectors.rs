@@ -6,8 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use busbar::jk02::{
-    ack, request, CellInfo, Event, Frame, FrameError, Layout, Message, Register, ScanError,
-    Scanner,
+    ack, request, CellInfo, Event, Frame, FrameError, Layout, Message, Register, ScanError, Scanner,
 };
 
 struct Vector {
@@ -179,7 +178,10 @@ fn the_layout_is_detected_from_the_frame_itself() {
 
 #[test]
 fn the_real_bus_capture_becomes_a_plausible_snapshot() {
-    let v = vectors().into_iter().find(|v| v.name.starts_with("2_1")).unwrap();
+    let v = vectors()
+        .into_iter()
+        .find(|v| v.name.starts_with("2_1"))
+        .unwrap();
     let frame = Frame::parse(&v.bytes).unwrap();
     let p = CellInfo::decode(&frame, Some(Layout::Jk02_32S))
         .unwrap()
@@ -197,7 +199,10 @@ fn the_real_bus_capture_becomes_a_plausible_snapshot() {
     assert!(p.alarms.is_empty());
 
     // The 24S frame: 13 cells, MOSFETs off, negative temperatures, T1 and T2 only.
-    let v = vectors().into_iter().find(|v| v.name.starts_with("2_5")).unwrap();
+    let v = vectors()
+        .into_iter()
+        .find(|v| v.name.starts_with("2_5"))
+        .unwrap();
     let frame = Frame::parse(&v.bytes).unwrap();
     let p = CellInfo::decode(&frame, None).unwrap().to_snapshot();
     assert_eq!(p.check_plausible(13), Ok(()));

@@ -6,6 +6,7 @@
 //! goes on the bus. The loop never waits on anything but the channel, the timer and the stop
 //! signal, so nothing slow can hold back a cut.
 
+pub mod bms_limits;
 pub mod events;
 
 use std::future::Future;
@@ -17,11 +18,13 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use crate::battery::{Battery, BatteryState};
+use crate::bus::{spawn_jk_pb_bus, BusMember, BusSettings};
 use crate::can::transport::{self, Transport};
 use crate::can::{encode_all, encode_limits, EncoderSettings};
 use crate::can::{CanTransport, Plan, Scheduler};
 use crate::config::{CanProfile, Config, Protocol};
 use crate::reader::{spawn_jk_nw_reader, PollSettings, Reading};
+use bms_limits::BmsLimitWarnings;
 use events::EventTracker;
 
 /// The core is ticked at least this often besides every reading: offline detection and the
@@ -56,9 +59,6 @@ impl Daemon {
         let settings = config
             .battery_settings()
             .map_err(|p| DaemonError::Settings(join(&p)))?;
-        if let Some(pack) = config.packs.iter().find(|p| p.protocol != Protocol::JkNw) {
-            return Err(DaemonError::Unsupported(pack.protocol));
-        }
         let encoder = EncoderSettings::from_config(&config.can)
             .map_err(|e| DaemonError::Settings(format!("can: {e}")))?;
         let battery = Battery::new(settings, std::time::Instant::now())
@@ -96,14 +96,21 @@ impl Daemon {
 
         let (tx, mut readings) = mpsc::channel::<Reading>(4 * config.packs.len().max(1));
         let poll = PollSettings::new(config.timing.poll_interval);
-        let readers: Vec<_> = config
+        let mut readers: Vec<_> = config
             .packs
             .iter()
             .enumerate()
+            .filter(|(_, pack)| pack.protocol == Protocol::JkNw)
             .map(|(index, pack)| {
                 spawn_jk_nw_reader(index, pack.port.clone(), poll.clone(), tx.clone())
             })
             .collect();
+        // jk-pb: one task per bus (port), polling its addresses in turn.
+        for (port, members) in jk_pb_buses(&config) {
+            let settings = BusSettings::new(config.timing.poll_interval);
+            readers.push(spawn_jk_pb_bus(port, members, settings, tx.clone()));
+        }
+        let mut bms_limits = BmsLimitWarnings::new(config.packs.len());
         drop(tx);
         let mut tracker = EventTracker::new(config.packs.iter().map(|p| p.name.clone()).collect());
         let mut notifier = SystemdNotifier::new();
@@ -128,6 +135,11 @@ impl Daemon {
                     let at = reading.at.into_std();
                     match reading.outcome {
                         Ok(snapshot) => {
+                            if let Some(pack) = config.packs.get(reading.pack) {
+                                for warning in bms_limits.check(reading.pack, pack, snapshot.bms_settings.as_ref()) {
+                                    tracing::warn!("{warning}");
+                                }
+                            }
                             if let Err(rejected) = battery.accept(reading.pack, at, snapshot) {
                                 tracker.problem(reading.pack, rejected.to_string());
                             }
@@ -184,6 +196,22 @@ impl Daemon {
         notifier.stopping();
         Ok(())
     }
+}
+
+/// The jk-pb packs grouped by port, in configuration order (validation guarantees an address).
+fn jk_pb_buses(config: &Config) -> Vec<(std::path::PathBuf, Vec<BusMember>)> {
+    let mut buses: Vec<(std::path::PathBuf, Vec<BusMember>)> = Vec::new();
+    for (pack, p) in config.packs.iter().enumerate() {
+        let (Protocol::JkPb, Some(address)) = (p.protocol, p.address) else {
+            continue;
+        };
+        let member = BusMember { pack, address };
+        match buses.iter_mut().find(|(port, _)| *port == p.port) {
+            Some((_, members)) => members.push(member),
+            None => buses.push((p.port.clone(), vec![member])),
+        }
+    }
+    buses
 }
 
 /// Send what `plan` says; false if the bus refused (the transport has logged why).

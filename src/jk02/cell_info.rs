@@ -258,7 +258,9 @@ impl CellInfo {
         for k in 0..n {
             // n <= cell_slots <= MAX_CELLS: the pushes cannot fail.
             let _ = info.cells_mv.push(le::u16(f, 6 + 2 * k));
-            let _ = info.resistances_mohm.push(le::u16(f, o.resistances + 2 * k));
+            let _ = info
+                .resistances_mohm
+                .push(le::u16(f, o.resistances + 2 * k));
         }
         Ok(info)
     }
@@ -405,7 +407,11 @@ impl CellInfo {
             soh_pct: 100,
             charge_mosfet: u8::from(p.charge_mosfet),
             discharge_mosfet: u8::from(p.discharge_mosfet),
-            sensors_present: if layout == Layout::Jk02_32S { present } else { 0 },
+            sensors_present: if layout == Layout::Jk02_32S {
+                present
+            } else {
+                0
+            },
             ..CellInfo::default()
         }
     }
@@ -437,8 +443,8 @@ pub const ERROR_BITS: [(u8, Alarms); 25] = [
     (20, Alarms::OTHER), // discharge on failed
     (21, Alarms::BATTERY_OVER_TEMPERATURE),
     (22, Alarms::TEMPERATURE_SENSOR_FAULT),
-    (23, Alarms::OTHER),        // PCL / parallel module anomaly
-    (24, Alarms::SHORT_CIRCUIT), // SCP release failed
+    (23, Alarms::OTHER),                  // PCL / parallel module anomaly
+    (24, Alarms::SHORT_CIRCUIT),          // SCP release failed
     (25, Alarms::DISCHARGE_OVER_CURRENT), // discharge OCP II (26: OCP III, same alarm)
     (27, Alarms::DISCHARGE_LOW_TEMPERATURE),
 ];
@@ -499,7 +505,10 @@ mod tests {
             errors_from_alarms(Alarms::TEMPERATURE_SENSOR_FAULT, Layout::Jk02_24S),
             0
         );
-        assert_eq!(alarms_from_errors(1 << 18 | 1 << 19 | 1 << 28), Alarms::empty());
+        assert_eq!(
+            alarms_from_errors(1 << 18 | 1 << 19 | 1 << 28),
+            Alarms::empty()
+        );
     }
 
     #[test]

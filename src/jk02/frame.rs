@@ -192,10 +192,7 @@ mod tests {
         assert_eq!(frame.counter(), 7);
         assert!(frame.expect(FrameType::CellInfo).is_err());
         f[100] ^= 0x10;
-        assert!(matches!(
-            Frame::parse(&f),
-            Err(FrameError::Checksum { .. })
-        ));
+        assert!(matches!(Frame::parse(&f), Err(FrameError::Checksum { .. })));
         assert_eq!(Frame::parse(&f[..299]), Err(FrameError::Length(299)));
         f[0] = 0;
         assert_eq!(Frame::parse(&f), Err(FrameError::Header));

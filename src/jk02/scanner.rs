@@ -280,7 +280,10 @@ mod tests {
             Seen::Error(ScanError::BadFrame(FrameError::Checksum { .. }))
         ));
         assert_eq!(out.last(), Some(&Seen::Frame(2)));
-        assert_eq!(out.iter().filter(|s| matches!(s, Seen::Frame(_))).count(), 1);
+        assert_eq!(
+            out.iter().filter(|s| matches!(s, Seen::Frame(_))).count(),
+            1
+        );
     }
 
     #[test]
