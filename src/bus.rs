@@ -160,13 +160,18 @@ pub async fn read_jk_pb(
         .await;
     match result {
         Ok(frame) => Ok(BusRead { frame, bad_frames }),
-        Err(source) => Err(ReadError::Link {
-            source,
-            bad_frames,
-            last_bad: last_bad.or_else(|| {
-                candidate.map(|_| format!("a frame came but no ACK from address {address}"))
-            }),
-        }),
+        Err(source) => {
+            // A frame of the asked type without the asked address's ACK after it: not trusted.
+            if candidate.is_some() {
+                bad_frames += 1;
+                last_bad = Some(format!("a frame came but no ACK from address {address}"));
+            }
+            Err(ReadError::Link {
+                source,
+                bad_frames,
+                last_bad,
+            })
+        }
     }
 }
 
