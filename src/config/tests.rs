@@ -372,3 +372,24 @@ fn offline_after_shorter_than_three_sweeps_of_a_jk_pb_bus_warns() {
         loaded.warnings
     );
 }
+
+const JK_PB_EXAMPLE: &str = include_str!("../../config/busbar.jk-pb.example.toml");
+
+#[test]
+fn the_jk_pb_example_is_valid_without_warnings_and_commented() {
+    let loaded = load(JK_PB_EXAMPLE).unwrap();
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    assert_eq!(loaded.config.packs.len(), 4);
+    let port = &loaded.config.packs[0].port;
+    for (i, p) in loaded.config.packs.iter().enumerate() {
+        assert_eq!(p.protocol, Protocol::JkPb);
+        assert_eq!(&p.port, port, "one bus");
+        assert_eq!(p.address, Some(i as u8 + 1));
+    }
+    for (n, line) in JK_PB_EXAMPLE.lines().enumerate() {
+        let code = line.split('#').next().unwrap_or("");
+        if code.contains(" = ") && !line.trim_start().starts_with('#') {
+            assert!(line.contains('#'), "line {} has no comment: {line}", n + 1);
+        }
+    }
+}
