@@ -65,8 +65,9 @@ pub struct ProbeReport {
 /// What the pack said, per protocol.
 #[derive(Debug)]
 pub enum Reply {
-    JkNw(NwReply),
-    JkPb(PbReply),
+    /// Boxed, both: a reply is a few hundred bytes and a probe makes one.
+    JkNw(Box<NwReply>),
+    JkPb(Box<PbReply>),
 }
 
 /// A JK-PB's cell info, with its settings and device info where they were read.
@@ -134,7 +135,7 @@ pub async fn probe(request: &ProbeRequest) -> Result<ProbeReport, ProbeError> {
                 return Ok(ProbeReport {
                     port: request.port.clone(),
                     protocol: request.protocol,
-                    reply: Reply::JkNw(read.reply),
+                    reply: Reply::JkNw(Box::new(read.reply)),
                     tries: attempt,
                     bad_frames: bad_frames + read.bad_frames,
                 })
@@ -184,13 +185,13 @@ async fn probe_jk_pb(request: &ProbeRequest) -> Result<ProbeReport, ProbeError> 
                 return Ok(ProbeReport {
                     port: request.port.clone(),
                     protocol: request.protocol,
-                    reply: Reply::JkPb(PbReply {
+                    reply: Reply::JkPb(Box::new(PbReply {
                         address,
                         pack,
                         cell_info,
                         settings: info.settings,
                         device: info.device,
-                    }),
+                    })),
                     tries: attempt,
                     bad_frames: 0,
                 });

@@ -7,7 +7,9 @@
 //! field decoders are reached without the fuzzer having to find the 8-bit sum.
 #![no_main]
 
-use busbar::jk02::{scanner::BUFFER_CAPACITY, CellInfo, DeviceInfo, Event, Frame, Scanner, Settings};
+use busbar::jk02::{
+    scanner::BUFFER_CAPACITY, CellInfo, DeviceInfo, Event, Frame, Scanner, Settings,
+};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -33,7 +35,9 @@ fuzz_target!(|data: &[u8]| {
             rest = &rest[taken..];
             assert!(scanner.pending() <= BUFFER_CAPACITY);
             while let Some(event) = scanner.next_event() {
-                let Ok(Event::Frame(frame)) = event else { continue };
+                let Ok(Event::Frame(frame)) = event else {
+                    continue;
+                };
                 let _ = Settings::decode(&frame);
                 let _ = DeviceInfo::decode(&frame);
                 if let Ok(info) = CellInfo::decode(&frame, None) {

@@ -112,7 +112,7 @@ pub(crate) enum Match {
 /// trigger registers with one register of value 0 are recognised.
 pub(crate) fn match_message(bytes: &[u8]) -> Match {
     let (Some(&address), Some(&fc)) = (bytes.first(), bytes.get(1)) else {
-        return if bytes.first().is_some() {
+        return if !bytes.is_empty() {
             Match::NeedMore
         } else {
             Match::No
