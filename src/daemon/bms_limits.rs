@@ -1,6 +1,7 @@
 //! A pack configured to carry more current than its own BMS allows: warn once per pack and
-//! direction, when the BMS's settings (jk-pb settings frame) are first heard. The BMS would trip
-//! its over-current protection long before busbar's limit was reached.
+//! direction, when the BMS's settings (jk-pb settings frame) are first heard. The core already
+//! holds the pack's contribution at the BMS's limit (`LimitReason::BmsLimit`); the warning tells
+//! the user their configuration says otherwise.
 
 use crate::config::PackConfig;
 use crate::pack::BmsSettings;
@@ -49,7 +50,7 @@ impl BmsLimitWarnings {
             if !*done && own > 0 && configured > amps(own) {
                 *done = true;
                 out.push(format!(
-                    "pack {}: max_{what}_current = {configured} A is above its BMS's own {what} over-current protection of {} A; the BMS will trip first: lower max_{what}_current to at most {} A",
+                    "pack {}: max_{what}_current = {configured} A is above its BMS's own {what} over-current protection of {} A; busbar holds the pack's share at that, set max_{what}_current to at most {} A to match",
                     config.name,
                     amps(own),
                     amps(own)
