@@ -53,6 +53,9 @@ pub const PER_ADDRESS: Duration = Duration::from_millis(150);
 /// How often settings and device info are read again after the first time.
 pub const INFO_EVERY: Duration = Duration::from_secs(300);
 
+/// After a failed settings or device-info read: try again this much later.
+pub const INFO_RETRY: Duration = Duration::from_secs(30);
+
 /// One pack on the bus.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BusMember {
@@ -268,9 +271,14 @@ impl Bus {
                     info.device = DeviceInfo::decode(&frame).ok();
                 }
             }
-            if settings.is_ok() && device.is_ok() {
-                *info_due = Instant::now() + self.settings.info_every;
-            }
+            *info_due = Instant::now()
+                + if settings.is_ok() && device.is_ok() {
+                    self.settings.info_every
+                } else {
+                    // Retried soon, but not every sweep: a BMS that answers cell info and not
+                    // these would otherwise cost the bus two timeouts per sweep.
+                    self.settings.info_every.min(INFO_RETRY)
+                };
         }
         // The scanner verified this frame and its type: parsing again cannot fail, and a JK-PB
         // always sends the 32S layout (jk02.md §2.1).
