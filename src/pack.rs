@@ -74,6 +74,20 @@ pub struct DeviceInfo {
     pub manufacture_date: ShortText,
 }
 
+/// What the BMS itself is set to, where its protocol reports it (JK02 settings frame,
+/// `protocols/jk02.md` §2.5). Read rarely; carried with each reading of the pack.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct BmsSettings {
+    /// Cells in series the BMS is set to.
+    pub cells: u32,
+    /// Design capacity in mAh.
+    pub capacity_mah: u32,
+    /// The BMS's own charge over-current protection, mA.
+    pub max_charge_current_ma: u32,
+    /// The BMS's own discharge over-current protection, mA.
+    pub max_discharge_current_ma: u32,
+}
+
 /// One complete, checksum-verified reading of a pack.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PackSnapshot {
@@ -102,6 +116,8 @@ pub struct PackSnapshot {
     pub balancing: bool,
     pub alarms: Alarms,
     pub device: DeviceInfo,
+    /// The BMS's own settings, where the protocol reports them (jk-pb).
+    pub bms_settings: Option<BmsSettings>,
 }
 
 /// Why a reading that passed its checksum is still not believed (DESIGN.md safety rule 1).
@@ -207,6 +223,8 @@ pub struct PackJson {
     pub cell_delta: f64,
     pub power: f64,
     pub device: DeviceInfo,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bms_settings: Option<BmsSettings>,
 }
 
 /// One named cell in the JSON: `{"cell": 12, "voltage": 3.47}`.
@@ -262,6 +280,7 @@ impl From<&PackSnapshot> for PackJson {
             // Rounded to 10 mW so the JSON does not show float noise.
             power: (voltage * current * 100.0).round() / 100.0,
             device: p.device.clone(),
+            bms_settings: p.bms_settings,
         }
     }
 }

@@ -6,9 +6,11 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::bus::{Bus, BusSettings, PackInfo};
 use crate::config::Protocol;
+use crate::jk02;
 use crate::jk_nw::{self, NwReply};
-use crate::pack::PackJson;
+use crate::pack::{PackJson, PackSnapshot};
 use crate::reader::{read_jk_nw, ReadError};
 use crate::serial::{LinkError, SerialLink};
 
@@ -40,8 +42,10 @@ pub enum ProbeError {
         timeout: Duration,
         last: ReadError,
     },
-    #[error("probing {0} is not supported yet")]
-    Unsupported(Protocol),
+    #[error("jk-pb needs --address N: the DIP-switch address (1..=15) of the BMS on the bus")]
+    NoAddress,
+    #[error("address {0} cannot be polled: JK-PB addresses are 1..=15 (0 is the bus master)")]
+    BadAddress(u8),
     #[error("--tries must be at least 1")]
     NoTries,
 }
@@ -51,11 +55,38 @@ pub enum ProbeError {
 pub struct ProbeReport {
     pub port: PathBuf,
     pub protocol: Protocol,
-    pub reply: NwReply,
+    pub reply: Reply,
     /// Tries it took (1 = first).
     pub tries: u32,
     /// Frames rejected on the way (noise, checksum).
     pub bad_frames: u32,
+}
+
+/// What the pack said, per protocol.
+#[derive(Debug)]
+pub enum Reply {
+    /// Boxed, both: a reply is a few hundred bytes and a probe makes one.
+    JkNw(Box<NwReply>),
+    JkPb(Box<PbReply>),
+}
+
+/// A JK-PB's cell info, with its settings and device info where they were read.
+#[derive(Debug)]
+pub struct PbReply {
+    pub address: u8,
+    pub pack: PackSnapshot,
+    pub cell_info: jk02::CellInfo,
+    pub settings: Option<jk02::Settings>,
+    pub device: Option<jk02::DeviceInfo>,
+}
+
+impl Reply {
+    pub fn pack(&self) -> &PackSnapshot {
+        match self {
+            Reply::JkNw(r) => &r.pack,
+            Reply::JkPb(r) => &r.pack,
+        }
+    }
 }
 
 /// DESIGN.md "Pack JSON" plus what a probe adds.
@@ -65,18 +96,34 @@ pub struct ProbeJson<'a> {
     pub protocol: &'static str,
     #[serde(flatten)]
     pub pack: PackJson,
-    pub settings: &'a jk_nw::NwSettings,
-    pub protocol_version: Option<u8>,
+    #[serde(flatten)]
+    pub extras: Extras<'a>,
     pub bad_frames: u32,
+}
+
+/// Protocol-specific fields of [`ProbeJson`].
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Extras<'a> {
+    JkNw {
+        settings: &'a jk_nw::NwSettings,
+        protocol_version: Option<u8>,
+    },
+    JkPb {
+        address: u8,
+        cell_info: &'a jk02::CellInfo,
+        bms_settings_frame: Option<&'a jk02::Settings>,
+        device_info: Option<&'a jk02::DeviceInfo>,
+    },
 }
 
 /// Ask the pack up to `tries` times; a missing port fails at once.
 pub async fn probe(request: &ProbeRequest) -> Result<ProbeReport, ProbeError> {
-    if request.protocol != Protocol::JkNw {
-        return Err(ProbeError::Unsupported(request.protocol));
-    }
     if request.tries == 0 {
         return Err(ProbeError::NoTries);
+    }
+    if request.protocol == Protocol::JkPb {
+        return probe_jk_pb(request).await;
     }
     let mut link = SerialLink::new(&request.port);
     let mut decoder = jk_nw::Decoder::new();
@@ -88,7 +135,7 @@ pub async fn probe(request: &ProbeRequest) -> Result<ProbeReport, ProbeError> {
                 return Ok(ProbeReport {
                     port: request.port.clone(),
                     protocol: request.protocol,
-                    reply: read.reply,
+                    reply: Reply::JkNw(Box::new(read.reply)),
                     tries: attempt,
                     bad_frames: bad_frames + read.bad_frames,
                 })
@@ -116,21 +163,81 @@ pub async fn probe(request: &ProbeRequest) -> Result<ProbeReport, ProbeError> {
     })
 }
 
+/// jk-pb: cell info from `--address`, then settings and device info (best effort: a probe
+/// that got the cell info succeeds).
+async fn probe_jk_pb(request: &ProbeRequest) -> Result<ProbeReport, ProbeError> {
+    let address = request.address.ok_or(ProbeError::NoAddress)?;
+    if !jk02::request::POLLABLE_ADDRESSES.contains(&address) {
+        return Err(ProbeError::BadAddress(address));
+    }
+    let mut settings = BusSettings::new(Duration::from_secs(1));
+    settings.reply_timeout = request.timeout;
+    let mut bus = Bus::new(request.port.clone(), settings);
+    let mut info = PackInfo::default();
+    let mut last = None;
+    for attempt in 1..=request.tries {
+        // Due now: settings and device info are read right after the cell info.
+        let mut due = tokio::time::Instant::now();
+        let (_, outcome) = bus.visit(address, &mut info, &mut due).await;
+        match outcome {
+            Ok(pack) => {
+                let cell_info = bus.last_cell_info().cloned().unwrap_or_default();
+                return Ok(ProbeReport {
+                    port: request.port.clone(),
+                    protocol: request.protocol,
+                    reply: Reply::JkPb(Box::new(PbReply {
+                        address,
+                        pack,
+                        cell_info,
+                        settings: info.settings,
+                        device: info.device,
+                    })),
+                    tries: attempt,
+                    bad_frames: 0,
+                });
+            }
+            Err(ReadError::Link {
+                source: source @ LinkError::Open { .. },
+                ..
+            }) => return Err(ProbeError::Open(source)),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(ProbeError::Silent {
+        port: request.port.clone(),
+        tries: request.tries,
+        timeout: request.timeout,
+        // tries >= 1 was checked by the caller and the loop only gets here on errors.
+        last: last.expect("at least one failed try"),
+    })
+}
+
 impl ProbeReport {
     pub fn json(&self) -> ProbeJson<'_> {
+        let extras = match &self.reply {
+            Reply::JkNw(r) => Extras::JkNw {
+                settings: &r.settings,
+                protocol_version: r.protocol_version,
+            },
+            Reply::JkPb(r) => Extras::JkPb {
+                address: r.address,
+                cell_info: &r.cell_info,
+                bms_settings_frame: r.settings.as_ref(),
+                device_info: r.device.as_ref(),
+            },
+        };
         ProbeJson {
             port: self.port.display().to_string(),
             protocol: self.protocol.as_str(),
-            pack: self.reply.pack.to_json(),
-            settings: &self.reply.settings,
-            protocol_version: self.reply.protocol_version,
+            pack: self.reply.pack().to_json(),
+            extras,
             bad_frames: self.bad_frames,
         }
     }
 
     /// A report for people, one topic per line.
     pub fn human(&self) -> String {
-        let p = &self.reply.pack;
+        let p = self.reply.pack();
         let j = p.to_json();
         let mut out = String::new();
         // Writing into a String cannot fail.
@@ -200,6 +307,27 @@ impl ProbeReport {
                 j.alarms.join(", ")
             }
         ));
+        if let Reply::JkPb(r) = &self.reply {
+            line(format!("  address       {}", r.address));
+            if let Some(d) = &r.device {
+                line(format!(
+                    "  device        {} hw {} sw {} serial {}",
+                    or_dash(&d.model),
+                    or_dash(&d.hardware_version),
+                    or_dash(&d.software_version),
+                    or_dash(&d.serial_number)
+                ));
+            }
+            if let Some(s) = &r.settings {
+                line(format!(
+                    "  BMS settings  {} cells   {:.0} Ah   charge OCP {:.0} A   discharge OCP {:.0} A",
+                    s.cells,
+                    f64::from(s.design_capacity_mah) / 1000.0,
+                    f64::from(s.max_charge_current_ma) / 1000.0,
+                    f64::from(s.max_discharge_current_ma) / 1000.0
+                ));
+            }
+        }
         if self.bad_frames > 0 || self.tries > 1 {
             line(format!(
                 "  link          {} tries, {} bad frames skipped",

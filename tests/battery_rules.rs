@@ -351,3 +351,57 @@ fn rule_8_the_shutdown_state_has_ccl_and_dcl_0_and_everything_else_as_it_is() {
     assert_eq!(s.voltage_mv, running.voltage_mv);
     assert_eq!(s.counts.online, 5);
 }
+
+/// Rule 2, "the smallest of its limit rules", with the BMS's own over-current protection as one
+/// more rule (jk-pb reports it): a pack configured above it contributes only what its BMS
+/// allows; a BMS that reports nothing (0) or more changes nothing; it never raises a limit.
+#[test]
+fn rule_2_a_pack_never_contributes_more_than_its_own_bms_allows() {
+    let t0 = Instant::now();
+    let mut b = Battery::new(seed(), t0).unwrap();
+    let own = |charge_ma, discharge_ma| busbar::pack::BmsSettings {
+        cells: 16,
+        capacity_mah: 280_000,
+        max_charge_current_ma: charge_ma,
+        max_discharge_current_ma: discharge_ma,
+    };
+    let mut below = pack(3300);
+    below.bms_settings = Some(own(50_000, 40_000));
+    let mut above = pack(3300);
+    above.bms_settings = Some(own(200_000, 200_000));
+    let mut unknown = pack(3300);
+    unknown.bms_settings = Some(own(0, 0));
+    // The high cell already limits charge to 30 A: the BMS's 50 A must not raise it.
+    let mut high_cell = with_cell(pack(3300), 12, 3470);
+    high_cell.bms_settings = Some(own(50_000, 40_000));
+    b.accept(0, t0, below).unwrap();
+    b.accept(1, t0, above).unwrap();
+    b.accept(2, t0, unknown).unwrap();
+    b.accept(3, t0, high_cell).unwrap();
+    b.accept(4, t0, pack(3300)).unwrap();
+    let s = b.tick(t0).unwrap();
+    let charge: Vec<(u32, LimitReason)> = s
+        .packs
+        .iter()
+        .map(|p| (p.charge.current_ma, p.charge.reason))
+        .collect();
+    assert_eq!(
+        charge,
+        vec![
+            (50_000, LimitReason::BmsLimit),
+            (60_000, LimitReason::PackMax),
+            (60_000, LimitReason::PackMax),
+            (30_000, LimitReason::HighCell { cell: 12, mv: 3470 }),
+            (60_000, LimitReason::PackMax),
+        ]
+    );
+    let discharge: Vec<u32> = s.packs.iter().map(|p| p.discharge.current_ma).collect();
+    assert_eq!(discharge, vec![40_000, 70_000, 70_000, 40_000, 70_000]);
+    assert_eq!(s.packs[0].discharge.reason, LimitReason::BmsLimit);
+    assert_eq!(s.ccl_ma, 260_000);
+    assert_eq!(s.dcl_ma, 290_000);
+    assert_eq!(
+        LimitReason::BmsLimit.to_string(),
+        "its BMS's own over-current protection"
+    );
+}

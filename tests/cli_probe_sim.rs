@@ -17,8 +17,12 @@ struct Sim {
 
 impl Sim {
     fn start(packs: usize) -> Sim {
+        Sim::start_protocol(packs, "jk-nw")
+    }
+
+    fn start_protocol(packs: usize, protocol: &str) -> Sim {
         let mut child = busbar()
-            .args(["sim", "--packs", &packs.to_string()])
+            .args(["sim", "--packs", &packs.to_string(), "--protocol", protocol])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -28,7 +32,9 @@ impl Sim {
         let ports = (0..packs)
             .map(|_| {
                 let line = lines.next().expect("sim prints a line per pack").unwrap();
-                let (name, path) = line.split_once(' ').expect("NAME PATH");
+                // jk-pb adds " address=N" after the path.
+                let mut words = line.split(' ');
+                let (name, path) = (words.next().unwrap(), words.next().expect("NAME PATH"));
                 (name.to_string(), path.to_string())
             })
             .collect();
@@ -136,4 +142,91 @@ async fn probe_of_a_silent_bms_fails_after_its_tries() {
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("no valid answer"), "{stderr}");
     assert!(stderr.contains("after 2 tries"), "{stderr}");
+}
+
+#[test]
+fn jk_pb_sim_puts_every_address_on_one_port_and_probe_reads_each() {
+    let sim = Sim::start_protocol(3, "jk-pb");
+    let port = &sim.ports[0].1;
+    assert!(sim.ports.iter().all(|(_, p)| p == port), "{:?}", sim.ports);
+    for address in 1..=3u8 {
+        let out = busbar()
+            .args(["probe", "--protocol", "jk-pb", "--json", "--port", port])
+            .args(["--address", &address.to_string()])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["protocol"], "jk-pb");
+        assert_eq!(v["address"], address);
+        assert_eq!(v["cell_voltages"].as_array().unwrap().len(), 16);
+        assert_eq!(v["capacity_ah"], 280.0);
+        assert_eq!(v["bms_settings"]["cells"], 16);
+        assert_eq!(v["bms_settings"]["max_charge_current_ma"], 200_000);
+        assert_eq!(v["device_info"]["model"], "JK_PB2A16S20P");
+        assert_eq!(v["cell_info"]["layout"], "JK02_32S");
+        for key in ["current", "soc", "cycles", "mos_temperature"] {
+            assert!(v[key].is_number(), "{key}: {}", v[key]);
+        }
+    }
+    // Human output names the address and the BMS's own limits.
+    let out = busbar()
+        .args([
+            "probe",
+            "--protocol",
+            "jk-pb",
+            "--address",
+            "2",
+            "--port",
+            port,
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    for word in [
+        "16 cells",
+        "address       2",
+        "charge OCP 200 A",
+        "JK_PB2A16S20P",
+    ] {
+        assert!(text.contains(word), "missing {word:?} in\n{text}");
+    }
+    // An address nobody has: no answer, named as such.
+    let out = busbar()
+        .args([
+            "probe",
+            "--protocol",
+            "jk-pb",
+            "--address",
+            "9",
+            "--port",
+            port,
+        ])
+        .args(["--timeout", "200ms", "--tries", "1"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no valid answer"));
+}
+
+#[test]
+fn jk_pb_probe_needs_a_pollable_address() {
+    for (args, want) in [
+        (vec![], "needs --address"),
+        (vec!["--address", "0"], "bus master"),
+        (vec!["--address", "16"], "1..=15"),
+    ] {
+        let out = busbar()
+            .args(["probe", "--protocol", "jk-pb", "--port", "/dev/null"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(stderr.contains(want), "{stderr}");
+    }
 }

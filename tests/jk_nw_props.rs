@@ -118,6 +118,7 @@ fn reply() -> impl Strategy<Value = NwReply> {
                     manufacturer: short(&mfr),
                     manufacture_date: short(&date),
                 },
+                bms_settings: None,
             };
             let settings = NwSettings {
                 pack_ovp_mv: u32::from(u[0]) * 10,

@@ -129,13 +129,22 @@ impl Fleet {
         let snapshot = &reading.snapshot;
         let seen = rules.see(snapshot);
         let effective = rules.observe(&mut slot.memory, &seen);
+        let own = snapshot.bms_settings.as_ref();
         let charge = gate(snapshot.alarms & CHARGE_BLOCKING, snapshot.charge_mosfet)
-            .unwrap_or_else(|| rules.charge(&seen, &effective, pack.max_charge_current_ma));
+            .unwrap_or_else(|| {
+                rules
+                    .charge(&seen, &effective, pack.max_charge_current_ma)
+                    .within_bms_limit(own.map(|s| s.max_charge_current_ma))
+            });
         let discharge = gate(
             snapshot.alarms & DISCHARGE_BLOCKING,
             snapshot.discharge_mosfet,
         )
-        .unwrap_or_else(|| rules.discharge(&seen, &effective, pack.max_discharge_current_ma));
+        .unwrap_or_else(|| {
+            rules
+                .discharge(&seen, &effective, pack.max_discharge_current_ma)
+                .within_bms_limit(own.map(|s| s.max_discharge_current_ma))
+        });
         PackEvaluation {
             online: true,
             seen: Some(seen),

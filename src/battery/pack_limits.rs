@@ -40,6 +40,9 @@ pub enum LimitReason {
     Alarm(Alarms),
     /// No valid reading younger than `offline_after` (DESIGN.md rule 1).
     Offline,
+    /// The pack's own BMS is set to trip above this current (jk-pb settings frame: charge or
+    /// discharge over-current protection), below what the rules allow.
+    BmsLimit,
 }
 
 /// Writes mV as volts with at least two decimals: 3470 → "3.47 V", 3475 → "3.475 V".
@@ -78,6 +81,7 @@ impl fmt::Display for LimitReason {
                 Ok(())
             }
             Self::Offline => f.write_str("being offline"),
+            Self::BmsLimit => f.write_str("its BMS's own over-current protection"),
         }
     }
 }
@@ -94,6 +98,18 @@ impl PackLimit {
         Self {
             current_ma: 0,
             reason,
+        }
+    }
+
+    /// Never more than the BMS's own over-current protection, where the BMS reports one
+    /// (`Some(0)` and `None`: not reported, nothing changes). Only ever lowers the limit.
+    pub(crate) fn within_bms_limit(self, bms_limit_ma: Option<u32>) -> Self {
+        match bms_limit_ma {
+            Some(own) if own > 0 && own < self.current_ma => Self {
+                current_ma: own,
+                reason: LimitReason::BmsLimit,
+            },
+            _ => self,
         }
     }
 }

@@ -335,3 +335,61 @@ fn a_can_interval_below_the_scheduler_floor_warns() {
     assert_eq!(loaded.warnings.len(), 1);
     assert_eq!(loaded.warnings[0].key, "timing.can_interval");
 }
+
+fn jk_pb_bus(packs: u8, timing: &str) -> String {
+    let head = MINIMAL.split("[[pack]]").next().unwrap();
+    let mut s = format!("{head}{timing}\n");
+    for a in 1..=packs {
+        s.push_str(&format!(
+            "[[pack]]\nname = \"p{a}\"\nport = \"/dev/ttyUSB1\"\nprotocol = \"jk-pb\"\naddress = {a}\nmax_charge_current = 100\nmax_discharge_current = 100\n"
+        ));
+    }
+    s
+}
+
+#[test]
+fn offline_after_shorter_than_three_sweeps_of_a_jk_pb_bus_warns() {
+    // 15 packs: a sweep is about 15 x 150 ms = 2.25 s; three sweeps 6.75 s > the default 3 s.
+    let loaded = load(&jk_pb_bus(15, "")).unwrap();
+    assert_eq!(loaded.warnings.len(), 1, "{:?}", loaded.warnings);
+    let w = &loaded.warnings[0];
+    assert_eq!(w.key, "timing.offline_after");
+    assert!(w.message.contains("/dev/ttyUSB1"), "{w}");
+    assert!(w.message.contains("15 pack(s)"), "{w}");
+    assert!(w.message.contains("2s 250ms"), "{w}");
+    assert!(w.message.contains("6s 750ms"), "{w}");
+    // Long enough: no warning.
+    let ok = jk_pb_bus(15, "[timing]\noffline_after = \"7s\"\n");
+    assert!(load(&ok).unwrap().warnings.is_empty());
+    // A small bus is paced by poll_interval: 4 packs at 1 s polling need 3 s.
+    assert!(load(&jk_pb_bus(4, "")).unwrap().warnings.is_empty());
+    let short = jk_pb_bus(4, "[timing]\noffline_after = \"2500ms\"\n");
+    let loaded = load(&short).unwrap();
+    assert_eq!(loaded.warnings.len(), 1, "{:?}", loaded.warnings);
+    assert!(
+        loaded.warnings[0].message.contains("read every 1s"),
+        "{:?}",
+        loaded.warnings
+    );
+}
+
+const JK_PB_EXAMPLE: &str = include_str!("../../config/busbar.jk-pb.example.toml");
+
+#[test]
+fn the_jk_pb_example_is_valid_without_warnings_and_commented() {
+    let loaded = load(JK_PB_EXAMPLE).unwrap();
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    assert_eq!(loaded.config.packs.len(), 4);
+    let port = &loaded.config.packs[0].port;
+    for (i, p) in loaded.config.packs.iter().enumerate() {
+        assert_eq!(p.protocol, Protocol::JkPb);
+        assert_eq!(&p.port, port, "one bus");
+        assert_eq!(p.address, Some(i as u8 + 1));
+    }
+    for (n, line) in JK_PB_EXAMPLE.lines().enumerate() {
+        let code = line.split('#').next().unwrap_or("");
+        if code.contains(" = ") && !line.trim_start().starts_with('#') {
+            assert!(line.contains('#'), "line {} has no comment: {line}", n + 1);
+        }
+    }
+}

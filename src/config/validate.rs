@@ -43,6 +43,7 @@ pub fn validate(config: &Config) -> Findings {
     timing(config, &mut found);
     can(config, &mut found);
     packs(config, &mut found);
+    bus_timing(config, &mut found);
     core(config, &mut found);
     found
 }
@@ -221,6 +222,41 @@ fn can(config: &Config, found: &mut Findings) {
                 "can.name",
                 format!(
                     "a Victron GX treats a battery named {brand}... specially and replaces CCL = 0 with a charge current: busbar could no longer stop charging. Keep a neutral name (default BUSBAR), or use profile = \"pylon\" for a non-Victron inverter"
+                ),
+            );
+        }
+    }
+}
+
+/// Each pack on a jk-pb bus is read once per sweep, and a sweep costs about
+/// [`crate::bus::PER_ADDRESS`] (150 ms) per address, so a pack is heard every
+/// `max(poll_interval, packs × 150 ms)`: 15 packs, 2.25 s. `offline_after` shorter than three of
+/// those takes a pack offline after two lost replies (issue 7 point 4).
+fn bus_timing(config: &Config, found: &mut Findings) {
+    let show = |d: Duration| humantime::format_duration(d).to_string();
+    let mut buses: Vec<(&std::path::Path, u32)> = Vec::new();
+    for pack in config.packs.iter().filter(|p| p.protocol == Protocol::JkPb) {
+        match buses
+            .iter_mut()
+            .find(|(port, _)| *port == pack.port.as_path())
+        {
+            Some((_, n)) => *n += 1,
+            None => buses.push((pack.port.as_path(), 1)),
+        }
+    }
+    for (port, packs) in buses {
+        let sweep = crate::bus::PER_ADDRESS * packs;
+        let period = sweep.max(config.timing.poll_interval);
+        if config.timing.offline_after < 3 * period {
+            found.warn(
+                "timing.offline_after",
+                format!(
+                    "{} is shorter than three sweeps of the jk-pb bus on {} ({packs} pack(s): a sweep takes about {packs} x 150 ms = {}, each pack is read every {}): one or two lost replies take a pack offline; use at least {}",
+                    show(config.timing.offline_after),
+                    port.display(),
+                    show(sweep),
+                    show(period),
+                    show(3 * period)
                 ),
             );
         }

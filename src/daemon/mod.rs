@@ -6,6 +6,7 @@
 //! goes on the bus. The loop never waits on anything but the channel, the timer and the stop
 //! signal, so nothing slow can hold back a cut.
 
+pub mod bms_limits;
 pub mod events;
 
 use std::future::Future;
@@ -17,6 +18,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use crate::battery::{Battery, BatteryState};
+use crate::bus::{spawn_jk_pb_bus, BusMember, BusSettings};
 use crate::can::transport::{self, Transport};
 use crate::can::{encode_all, encode_limits, EncoderSettings};
 use crate::can::{CanTransport, Plan, Scheduler};
@@ -25,6 +27,7 @@ use crate::monitor::status::{self, Counters, Inputs};
 use crate::monitor::{Monitoring, Status, StatusReceiver};
 use crate::reader::{spawn_jk_nw_reader, PollSettings, Reading};
 use crate::serial::LinkError;
+use bms_limits::BmsLimitWarnings;
 use events::EventTracker;
 
 /// The core is ticked at least this often besides every reading: offline detection and the
@@ -65,9 +68,6 @@ impl Daemon {
         let settings = config
             .battery_settings()
             .map_err(|p| DaemonError::Settings(join(&p)))?;
-        if let Some(pack) = config.packs.iter().find(|p| p.protocol != Protocol::JkNw) {
-            return Err(DaemonError::Unsupported(pack.protocol));
-        }
         let encoder = EncoderSettings::from_config(&config.can)
             .map_err(|e| DaemonError::Settings(format!("can: {e}")))?;
         let battery = Battery::new(settings, std::time::Instant::now())
@@ -115,14 +115,21 @@ impl Daemon {
 
         let (tx, mut readings) = mpsc::channel::<Reading>(4 * config.packs.len().max(1));
         let poll = PollSettings::new(config.timing.poll_interval);
-        let readers: Vec<_> = config
+        let mut readers: Vec<_> = config
             .packs
             .iter()
             .enumerate()
+            .filter(|(_, pack)| pack.protocol == Protocol::JkNw)
             .map(|(index, pack)| {
                 spawn_jk_nw_reader(index, pack.port.clone(), poll.clone(), tx.clone())
             })
             .collect();
+        // jk-pb: one task per bus (port), polling its addresses in turn.
+        for (port, members) in jk_pb_buses(&config) {
+            let settings = BusSettings::new(config.timing.poll_interval);
+            readers.push(spawn_jk_pb_bus(port, members, settings, tx.clone()));
+        }
+        let mut bms_limits = BmsLimitWarnings::new(config.packs.len());
         drop(tx);
         let mut tracker = EventTracker::new(config.packs.iter().map(|p| p.name.clone()).collect());
         let mut notifier = SystemdNotifier::new();
@@ -149,14 +156,21 @@ impl Daemon {
                     let at = reading.at.into_std();
                     let (pack, bad) = (reading.pack, reading.bad_frames);
                     match reading.outcome {
-                        Ok(snapshot) => match battery.accept(pack, at, snapshot) {
-                            Ok(()) => counters.good(pack, bad),
-                            Err(rejected) => {
-                                let why = rejected.to_string();
-                                counters.problem(pack, status::Problem::Rejected, bad, why.clone());
-                                tracker.problem(pack, why);
+                        Ok(snapshot) => {
+                            if let Some(p) = config.packs.get(pack) {
+                                for warning in bms_limits.check(pack, p, snapshot.bms_settings.as_ref()) {
+                                    tracing::warn!("{warning}");
+                                }
                             }
-                        },
+                            match battery.accept(pack, at, snapshot) {
+                                Ok(()) => counters.good(pack, bad),
+                                Err(rejected) => {
+                                    let why = rejected.to_string();
+                                    counters.problem(pack, status::Problem::Rejected, bad, why.clone());
+                                    tracker.problem(pack, why);
+                                }
+                            }
+                        }
                         Err(e) => {
                             let kind = match &e {
                                 crate::reader::ReadError::Link { source: LinkError::Timeout { .. }, .. } => status::Problem::Timeout,
@@ -236,6 +250,22 @@ impl Daemon {
         }
         Ok(())
     }
+}
+
+/// The jk-pb packs grouped by port, in configuration order (validation guarantees an address).
+fn jk_pb_buses(config: &Config) -> Vec<(std::path::PathBuf, Vec<BusMember>)> {
+    let mut buses: Vec<(std::path::PathBuf, Vec<BusMember>)> = Vec::new();
+    for (pack, p) in config.packs.iter().enumerate() {
+        let (Protocol::JkPb, Some(address)) = (p.protocol, p.address) else {
+            continue;
+        };
+        let member = BusMember { pack, address };
+        match buses.iter_mut().find(|(port, _)| *port == p.port) {
+            Some((_, members)) => members.push(member),
+            None => buses.push((p.port.clone(), vec![member])),
+        }
+    }
+    buses
 }
 
 /// What one [`send`] did: whether the bus took it, and how many frames that was.

@@ -33,7 +33,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use busbar::can::candump_line::{parse_line, DumpLine};
 use busbar::can::CanFrame;
-use busbar::sim::server::{spawn_jk_nw, ReplyRecord, SimulatedPack};
+use busbar::sim::server::{
+    spawn_jk_nw, spawn_jk_pb, BusTiming, ReplyRecord, SimulatedBus, SimulatedPack,
+};
 use busbar::sim::Faults;
 
 /// Cells per simulated pack (the seed set-up: 16S LiFePO4).
@@ -73,6 +75,9 @@ pub struct Options {
     /// TOML tables appended to the config. By default the status page is off, so that tests
     /// running in parallel do not fight over port 8080; [`Options::with_http`] turns it on.
     pub extra_config: String,
+    /// All packs on one simulated JK-PB bus (one pty, addresses 1..=packs, `protocol =
+    /// "jk-pb"`) instead of one jk-nw pty each.
+    pub jk_pb_bus: bool,
 }
 
 impl Options {
@@ -97,6 +102,15 @@ impl Options {
             log_filter: "info".into(),
             binary: PathBuf::from(env!("CARGO_BIN_EXE_busbar")),
             extra_config: "[http]\nenabled = false\n".into(),
+            jk_pb_bus: false,
+        }
+    }
+
+    /// `packs` packs on one JK-PB bus, otherwise as [`Self::packs`].
+    pub fn jk_pb_bus(packs: usize) -> Self {
+        Self {
+            jk_pb_bus: true,
+            ..Self::packs(packs)
         }
     }
 
@@ -237,6 +251,8 @@ pub struct Harness {
     other_lines: Arc<AtomicUsize>,
     dbc: can_dbc::Dbc,
     packs: Vec<Option<SimulatedPack>>,
+    /// With [`Options::jk_pb_bus`]: the bus every pack is on.
+    bus: Option<SimulatedBus>,
     sim_start: tokio::time::Instant,
     runtime: SimRuntime,
     /// When the child was spawned.
@@ -255,7 +271,16 @@ impl Harness {
             tokio::time::Instant::now()
         };
         let mut packs = Vec::with_capacity(options.packs);
-        for index in 0..options.packs {
+        let mut bus = None;
+        if options.jk_pb_bus {
+            let sim = {
+                let _entered = runtime.handle.enter();
+                spawn_jk_pb(options.packs, CELLS, sim_start, BusTiming::default()).unwrap()
+            };
+            std::os::unix::fs::symlink(&sim.path, bus_path(&dir.0)).unwrap();
+            bus = Some(sim);
+        }
+        for index in (0..options.packs).filter(|_| !options.jk_pb_bus) {
             let pack = {
                 let _entered = runtime.handle.enter();
                 spawn_jk_nw(index, CELLS, sim_start).unwrap()
@@ -330,6 +355,7 @@ impl Harness {
             other_lines,
             dbc: dbc::load(),
             packs,
+            bus,
             sim_start,
             runtime,
             spawned_at,
@@ -349,16 +375,29 @@ impl Harness {
     /// reply built under the new faults is written after it (the simulator may answer on its
     /// own thread before this one takes another look at the clock).
     pub fn fault(&self, index: usize, change: impl FnOnce(&mut Faults)) -> Instant {
-        let pack = self.packs[index].as_ref().expect("pack is plugged in");
+        let faults = match &self.bus {
+            Some(bus) => &bus.packs[index].faults,
+            None => {
+                &self.packs[index]
+                    .as_ref()
+                    .expect("pack is plugged in")
+                    .faults
+            }
+        };
         let before = Instant::now();
-        change(&mut pack.faults.lock().unwrap());
+        change(&mut faults.lock().unwrap());
         before
     }
 
     /// The replies pack `index` wrote at or after `since`.
     pub fn replies(&self, index: usize, since: Instant) -> Vec<ReplyRecord> {
-        let pack = self.packs[index].as_ref().expect("pack is plugged in");
-        pack.replies.since(since)
+        match &self.bus {
+            Some(bus) => bus.packs[index].replies.since(since),
+            None => {
+                let pack = self.packs[index].as_ref().expect("pack is plugged in");
+                pack.replies.since(since)
+            }
+        }
     }
 
     /// The first reply pack `index` wrote at or after `since` for which `pred` holds, waiting
@@ -385,6 +424,9 @@ impl Harness {
 
     /// The newest reply pack `index` wrote.
     pub fn last_reply(&self, index: usize) -> Option<ReplyRecord> {
+        if let Some(bus) = &self.bus {
+            return bus.packs[index].replies.last();
+        }
         self.packs[index]
             .as_ref()
             .expect("pack is plugged in")
@@ -687,6 +729,7 @@ impl Drop for Harness {
         for pack in self.packs.drain(..).flatten() {
             drop(pack);
         }
+        drop(self.bus.take());
     }
 }
 
@@ -718,6 +761,11 @@ fn keep_our_fds_out() -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The stable path of the simulated JK-PB bus.
+fn bus_path(dir: &Path) -> PathBuf {
+    dir.join("bus")
 }
 
 fn link_path(dir: &Path, index: usize) -> PathBuf {
@@ -763,7 +811,24 @@ interface = "candump:-"
         let _ = write!(s, "\n[control]\nramp_rate = {rate:?}\n");
     }
     let _ = write!(s, "\n{}\n", o.extra_config);
-    for index in 0..o.packs {
+    for index in (0..o.packs).filter(|_| o.jk_pb_bus) {
+        let _ = write!(
+            s,
+            r#"
+[[pack]]
+name = "pack{}"
+port = "{}"
+protocol = "jk-pb"
+address = {}
+max_charge_current = {PACK_CHARGE_A:?}
+max_discharge_current = {PACK_DISCHARGE_A:?}
+"#,
+            index + 1,
+            bus_path(dir).display(),
+            index + 1
+        );
+    }
+    for index in (0..o.packs).filter(|_| !o.jk_pb_bus) {
         let _ = write!(
             s,
             r#"
