@@ -68,6 +68,8 @@ pub struct Options {
     pub shell: Option<String>,
     /// `BUSBAR_LOG` for the daemon.
     pub log_filter: String,
+    /// TOML appended to the generated config (e.g. `[http]`, `[mqtt]` tables).
+    pub extra_config: String,
     /// The busbar binary; the one cargo built for this test or bench unless set.
     pub binary: PathBuf,
 }
@@ -92,6 +94,7 @@ impl Options {
             env: Vec::new(),
             shell: None,
             log_filter: "info".into(),
+            extra_config: String::new(),
             binary: PathBuf::from(env!("CARGO_BIN_EXE_busbar")),
         }
     }
@@ -745,6 +748,8 @@ max_discharge_current = {PACK_DISCHARGE_A:?}
             link_path(dir, index).display()
         );
     }
+    s.push('\n');
+    s.push_str(&o.extra_config);
     s
 }
 
