@@ -120,7 +120,11 @@ fn discovery_state_availability_restarts_and_last_will_through_mosquitto() {
         .unwrap_or_else(|e| fail(&h, &broker, e));
     let b = battery.json();
     assert!((b["cvl"].as_f64().unwrap() - CVL_V).abs() < 0.05, "{b}");
-    assert_eq!(b["dcl"].as_f64(), Some(PACK_DISCHARGE_A * PACKS as f64), "{b}");
+    assert_eq!(
+        b["dcl"].as_f64(),
+        Some(PACK_DISCHARGE_A * PACKS as f64),
+        "{b}"
+    );
     assert_eq!(b["packs_online"], PACKS, "{b}");
     let soc = b["soc"].as_f64().unwrap();
     assert!((0.0..=100.0).contains(&soc), "{b}");
@@ -140,7 +144,10 @@ fn discovery_state_availability_restarts_and_last_will_through_mosquitto() {
         assert!(cells.iter().all(|v| (1.0..=5.0).contains(v)), "{p}");
         let sum: f64 = cells.iter().sum();
         let voltage = p["voltage"].as_f64().unwrap();
-        assert!((voltage - sum).abs() < sum * 0.05, "{voltage} V vs cells {sum} V");
+        assert!(
+            (voltage - sum).abs() < sum * 0.05,
+            "{voltage} V vs cells {sum} V"
+        );
         assert_eq!(p["charge_limit"].as_f64(), Some(PACK_CHARGE_A), "{p}");
         assert!(p["last_heard_s"].as_f64().unwrap() < 2.0, "{p}");
         sub.wait(
@@ -164,10 +171,16 @@ fn discovery_state_availability_restarts_and_last_will_through_mosquitto() {
             |m| m.payload == "offline",
         )
         .unwrap_or_else(|e| fail(&h, &broker, e));
-    println!("pack2 offline on MQTT {} after it went silent", secs(off.at - silenced));
-    sub.wait("busbar/pack/pack2/state", silenced, off.at + Duration::from_secs(2), |m| {
-        m.json()["online"] == false
-    })
+    println!(
+        "pack2 offline on MQTT {} after it went silent",
+        secs(off.at - silenced)
+    );
+    sub.wait(
+        "busbar/pack/pack2/state",
+        silenced,
+        off.at + Duration::from_secs(2),
+        |m| m.json()["online"] == false,
+    )
     .unwrap_or_else(|e| fail(&h, &broker, e));
     h.fault(1, |f| f.silent = false);
 
@@ -185,16 +198,15 @@ fn discovery_state_availability_restarts_and_last_will_through_mosquitto() {
     // The broker restarts and forgets everything: busbar reconnects and announces again.
     let restarted = Instant::now();
     broker.restart();
-    sub.wait(
-        "busbar/status",
-        restarted,
-        restarted + START,
-        |m| m.payload == "online",
-    )
+    sub.wait("busbar/status", restarted, restarted + START, |m| {
+        m.payload == "online"
+    })
     .unwrap_or_else(|e| fail(&h, &broker, e));
     check_discovery(&mut sub, &h, &broker, restarted);
-    sub.wait("busbar/battery/state", restarted, restarted + START, |_| true)
-        .unwrap_or_else(|e| fail(&h, &broker, e));
+    sub.wait("busbar/battery/state", restarted, restarted + START, |_| {
+        true
+    })
+    .unwrap_or_else(|e| fail(&h, &broker, e));
     println!(
         "after the broker restart: online and full discovery again {} later",
         secs(Instant::now() - restarted)
@@ -213,7 +225,10 @@ fn discovery_state_availability_restarts_and_last_will_through_mosquitto() {
             |m| m.payload == "offline",
         )
         .unwrap_or_else(|e| fail(&h, &broker, e));
-    println!("last-will \"offline\" {} after SIGKILL", secs(will.at - killed));
+    println!(
+        "last-will \"offline\" {} after SIGKILL",
+        secs(will.at - killed)
+    );
     // Retained: a dashboard that connects later sees "offline" too.
     let mut late = Subscriber::connect(broker.port, &["busbar/status"]);
     let late_start = Instant::now();
@@ -241,12 +256,9 @@ fn sigterm_says_offline_at_once_and_stops_in_time() {
     std::thread::sleep(Duration::from_millis(500));
     let sent = h.terminate();
     let offline = sub
-        .wait(
-            "busbar/status",
-            sent,
-            sent + Duration::from_secs(3),
-            |m| m.payload == "offline",
-        )
+        .wait("busbar/status", sent, sent + Duration::from_secs(3), |m| {
+            m.payload == "offline"
+        })
         .unwrap_or_else(|e| fail(&h, &broker, e));
     let exit = h
         .wait_exit(sent + Duration::from_secs(5))
@@ -261,7 +273,11 @@ fn sigterm_says_offline_at_once_and_stops_in_time() {
     assert!(offline.at - sent < Duration::from_secs(2));
     // Rule 8 still holds with MQTT on: the last frame set carries zero current.
     let last = h.latest(0x351).expect("a 0x351 was sent");
-    assert!(h.limits(&last).currents_are(0.0, 0.0), "{:?}", h.limits(&last));
+    assert!(
+        h.limits(&last).currents_are(0.0, 0.0),
+        "{:?}",
+        h.limits(&last)
+    );
 }
 
 #[test]
@@ -287,7 +303,10 @@ fn a_frozen_busbar_is_declared_offline_by_the_last_will_once_its_keep_alive_runs
         )
         .unwrap_or_else(|e| fail(&h, &broker, e));
     let after = will.at - frozen;
-    println!("frozen busbar: last-will \"offline\" {} after SIGSTOP", secs(after));
+    println!(
+        "frozen busbar: last-will \"offline\" {} after SIGSTOP",
+        secs(after)
+    );
     // The last packet (a state round, 1 s interval) came at most ~1 s before the freeze.
     assert!(
         after >= KEEP_ALIVE * 3 / 2 - Duration::from_millis(1500),
@@ -298,7 +317,9 @@ fn a_frozen_busbar_is_declared_offline_by_the_last_will_once_its_keep_alive_runs
     let thawed = Instant::now();
     signal(&h, "CONT");
     let back = sub
-        .wait("busbar/status", thawed, thawed + START, |m| m.payload == "online")
+        .wait("busbar/status", thawed, thawed + START, |m| {
+            m.payload == "online"
+        })
         .unwrap_or_else(|e| fail(&h, &broker, e));
     println!("thawed: \"online\" again {} later", secs(back.at - thawed));
 }

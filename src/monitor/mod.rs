@@ -80,9 +80,8 @@ impl Monitoring {
                         });
                     }
                     let (quit_tx, quit_rx) = watch::channel(false);
-                    let mqtt = mqtt.map(|settings| {
-                        tokio::spawn(mqtt::run(settings, status.clone(), quit_rx))
-                    });
+                    let mqtt = mqtt
+                        .map(|settings| tokio::spawn(mqtt::run(settings, status.clone(), quit_rx)));
                     let _ = stop_rx.await;
                     // MQTT says goodbye ("offline", DISCONNECT) within mqtt::GOODBYE.
                     let _ = quit_tx.send(true);

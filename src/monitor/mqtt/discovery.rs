@@ -90,7 +90,14 @@ impl Entity {
         class: Option<&'static str>,
         precision: u8,
     ) -> Self {
-        Self::number_at(key, name, &format!("value_json.{key}"), unit, class, precision)
+        Self::number_at(
+            key,
+            name,
+            &format!("value_json.{key}"),
+            unit,
+            class,
+            precision,
+        )
     }
 
     /// A number at a template expression (e.g. `value_json.cell_voltages[0]`); `null` or
@@ -248,8 +255,13 @@ fn battery_entities() -> Vec<Entity> {
 /// One pack's entities (`<prefix>/pack/<name>/state`).
 fn pack_entities(cells: usize, temperatures: usize) -> Vec<Entity> {
     let mut e = vec![
-        Entity::flag("online", "Online", "value_json.online", Some("connectivity"))
-            .follows(Follows::Busbar),
+        Entity::flag(
+            "online",
+            "Online",
+            "value_json.online",
+            Some("connectivity"),
+        )
+        .follows(Follows::Busbar),
         Entity::number("last_heard_s", "Last heard", Some("s"), Some("duration"), 1)
             .diagnostic()
             .follows(Follows::Busbar),
@@ -303,10 +315,17 @@ fn pack_entities(cells: usize, temperatures: usize) -> Vec<Entity> {
             "value_json.balancing",
             Some("running"),
         ),
-        Entity::number_at("bad_frames", "Bad frames", "value_json.frames.bad", None, None, 0)
-            .counter()
-            .diagnostic()
-            .follows(Follows::Busbar),
+        Entity::number_at(
+            "bad_frames",
+            "Bad frames",
+            "value_json.frames.bad",
+            None,
+            None,
+            0,
+        )
+        .counter()
+        .diagnostic()
+        .follows(Follows::Busbar),
         Entity::number_at(
             "timeouts",
             "Timeouts",
@@ -495,7 +514,13 @@ mod tests {
             let c = parse(m);
             assert!(m.topic.starts_with("homeassistant/"), "{}", m.topic);
             assert!(m.topic.ends_with("/config"), "{}", m.topic);
-            for key in ["name", "state_topic", "value_template", "device", "availability"] {
+            for key in [
+                "name",
+                "state_topic",
+                "value_template",
+                "device",
+                "availability",
+            ] {
                 assert!(c.get(key).is_some(), "{} lacks {key}", m.topic);
             }
             assert_eq!(c["availability"][0]["topic"], "busbar/status");
@@ -511,7 +536,10 @@ mod tests {
             "homeassistant/sensor/busbar/battery_cvl/config",
         ));
         assert_eq!(cvl["state_topic"], "busbar/battery/state");
-        assert_eq!(cvl["value_template"], "{{ value_json.cvl | default(none) }}");
+        assert_eq!(
+            cvl["value_template"],
+            "{{ value_json.cvl | default(none) }}"
+        );
         assert_eq!(cvl["unit_of_measurement"], "V");
         assert_eq!(cvl["device_class"], "voltage");
         assert_eq!(cvl["state_class"], "measurement");

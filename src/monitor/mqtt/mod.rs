@@ -262,10 +262,9 @@ async fn drive(mut eventloop: EventLoop, events: mpsc::Sender<Link>, broker: Str
                 connected_at = Some(Instant::now());
                 Some(Link::Connected)
             }
-            Ok(Event::Incoming(Packet::Publish(p))) => {
-                (p.topic == ha && p.payload.as_ref() == b"online")
-                    .then_some(Link::HomeAssistantOnline)
-            }
+            Ok(Event::Incoming(Packet::Publish(p))) => (p.topic == ha
+                && p.payload.as_ref() == b"online")
+                .then_some(Link::HomeAssistantOnline),
             Ok(Event::Outgoing(Outgoing::Publish(_) | Outgoing::Subscribe(_))) => Some(Link::Sent),
             Ok(Event::Outgoing(Outgoing::Disconnect)) => Some(Link::Disconnected),
             Ok(_) => None,
@@ -439,9 +438,9 @@ impl Publisher {
         let Some(status) = newest else { return };
         let cut = status.battery.as_ref().is_some_and(|b| {
             b.lowered
-                || self.last_limits.is_some_and(|[cvl, ccl, dcl]| {
-                    b.cvl < cvl || b.ccl < ccl || b.dcl < dcl
-                })
+                || self
+                    .last_limits
+                    .is_some_and(|[cvl, ccl, dcl]| b.cvl < cvl || b.ccl < ccl || b.dcl < dcl)
         });
         let online_changed = self.last_online.len() == status.packs.len()
             && status
@@ -593,12 +592,9 @@ impl Publisher {
             return;
         }
         self.outbox.clear();
-        let offline = self.client.try_publish(
-            self.topics.availability(),
-            QoS::AtLeastOnce,
-            true,
-            OFFLINE,
-        );
+        let offline =
+            self.client
+                .try_publish(self.topics.availability(), QoS::AtLeastOnce, true, OFFLINE);
         if offline.is_err() || self.client.try_disconnect().is_err() {
             return;
         }
@@ -632,7 +628,10 @@ mod tests {
         assert!(o.push("a".into(), q("2")), "replaced an unsent message");
         assert_eq!(o.len(), 2);
         let (topic, m) = o.pop().unwrap();
-        assert_eq!((topic.as_str(), m.payload.as_slice()), ("a", b"2".as_slice()));
+        assert_eq!(
+            (topic.as_str(), m.payload.as_slice()),
+            ("a", b"2".as_slice())
+        );
         o.put_back("a".into(), m);
         assert_eq!(o.pop().unwrap().0, "a");
         assert_eq!(o.pop().unwrap().0, "b");
@@ -643,7 +642,11 @@ mod tests {
     fn the_outbox_stays_bounded_by_the_topics_however_much_is_pushed() {
         let mut o = Outbox::default();
         for round in 0..10_000 {
-            for topic in ["busbar/state", "busbar/battery/state", "busbar/pack/p1/state"] {
+            for topic in [
+                "busbar/state",
+                "busbar/battery/state",
+                "busbar/pack/p1/state",
+            ] {
                 o.push(topic.into(), q(&round.to_string()));
             }
         }

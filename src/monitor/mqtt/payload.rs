@@ -66,9 +66,15 @@ pub fn pack(view: &PackView) -> Result<String, serde_json::Error> {
     let reading = view.reading.as_ref();
     let cell_min = reading.and_then(|r| r.cell_min.as_ref());
     let cell_max = reading.and_then(|r| r.cell_max.as_ref());
-    object.insert("cell_min_voltage".into(), json!(cell_min.map(|c| c.voltage)));
+    object.insert(
+        "cell_min_voltage".into(),
+        json!(cell_min.map(|c| c.voltage)),
+    );
     object.insert("cell_min_number".into(), json!(cell_min.map(|c| c.cell)));
-    object.insert("cell_max_voltage".into(), json!(cell_max.map(|c| c.voltage)));
+    object.insert(
+        "cell_max_voltage".into(),
+        json!(cell_max.map(|c| c.voltage)),
+    );
     object.insert("cell_max_number".into(), json!(cell_max.map(|c| c.cell)));
     let temperatures = reading.map(|r| r.temperatures.as_slice()).unwrap_or(&[]);
     object.insert(
