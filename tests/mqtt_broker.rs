@@ -28,11 +28,14 @@ const KEEP_ALIVE: Duration = Duration::from_secs(5);
 const START: Duration = Duration::from_secs(15);
 
 fn start(broker: &Broker) -> Harness {
+    start_on(broker.port)
+}
+
+fn start_on(port: u16) -> Harness {
     let mut options = Options::packs(PACKS);
     options.extra_config = format!(
-        "[http]\nenabled = false\n\n[mqtt]\nenabled = true\nhost = \"127.0.0.1\"\nport = {}\n\
+        "[http]\nenabled = false\n\n[mqtt]\nenabled = true\nhost = \"127.0.0.1\"\nport = {port}\n\
          keep_alive = \"{}s\"\ninterval = \"1s\"\n",
-        broker.port,
         KEEP_ALIVE.as_secs()
     );
     Harness::start(options)
@@ -298,7 +301,7 @@ fn a_frozen_busbar_is_declared_offline_by_the_last_will_once_its_keep_alive_runs
         .wait(
             "busbar/status",
             frozen,
-            frozen + KEEP_ALIVE * 2 + Duration::from_secs(4),
+            frozen + KEEP_ALIVE * 2 + Duration::from_secs(5),
             |m| m.payload == "offline",
         )
         .unwrap_or_else(|e| fail(&h, &broker, e));
@@ -322,4 +325,47 @@ fn a_frozen_busbar_is_declared_offline_by_the_last_will_once_its_keep_alive_runs
         })
         .unwrap_or_else(|e| fail(&h, &broker, e));
     println!("thawed: \"online\" again {} later", secs(back.at - thawed));
+}
+
+#[test]
+fn a_broker_that_is_not_there_yet_is_logged_once_and_connected_to_when_it_comes() {
+    let dir = e2e_support::TempDir::new();
+    let port = mqtt_support::free_port();
+    let mut h = start_on(port);
+    let t0 = h.spawned_at;
+    // CAN goes on regardless.
+    let all = (
+        PACK_CHARGE_A * PACKS as f64,
+        PACK_DISCHARGE_A * PACKS as f64,
+    );
+    h.wait_for_351(t0, t0 + START, |l| l.currents_are(all.0, all.1))
+        .unwrap_or_else(|e| panic!("{e}"));
+    // Retries at 1 s, 2 s, 4 s after the first attempt: three failures by now, one warning.
+    std::thread::sleep(Duration::from_secs(4));
+    let log = h.log();
+    let warnings = log.matches("MQTT: broker").count();
+    assert_eq!(
+        warnings, 1,
+        "one warning per episode, not per retry:\n{log}"
+    );
+    // The broker comes: busbar connects at its next retry (back-off at most 8 s by now).
+    let broker = Broker::start_on(&dir.0, port);
+    let up = Instant::now();
+    let mut sub = Subscriber::connect(port, &["busbar/status", "busbar/battery/state"]);
+    sub.wait("busbar/status", up, up + Duration::from_secs(12), |m| {
+        m.payload == "online"
+    })
+    .unwrap_or_else(|e| fail(&h, &broker, e));
+    sub.wait(
+        "busbar/battery/state",
+        up,
+        up + Duration::from_secs(12),
+        |_| true,
+    )
+    .unwrap_or_else(|e| fail(&h, &broker, e));
+    println!(
+        "broker up: busbar online {} later",
+        secs(Instant::now() - up)
+    );
+    assert!(h.log().contains("MQTT: connected to"), "{}", h.log());
 }

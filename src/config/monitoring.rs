@@ -60,7 +60,8 @@ pub struct MqttConfig {
     /// How often state is published.
     #[serde(with = "humantime_serde")]
     pub interval: Duration,
-    /// MQTT keep-alive; the broker publishes the last-will ("offline") after 1.5 × this.
+    /// MQTT keep-alive. The broker publishes the last-will ("offline") 1.5 × this after busbar
+    /// went quiet (a hung host, a cut cable); at once if busbar's process dies.
     #[serde(with = "humantime_serde")]
     pub keep_alive: Duration,
     /// TLS to the broker (needs busbar built with the `mqtt-tls` feature).

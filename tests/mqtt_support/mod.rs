@@ -52,7 +52,11 @@ pub struct Broker {
 impl Broker {
     /// Start on a free port in `dir`; returns once it accepts connections.
     pub fn start(dir: &Path) -> Self {
-        let port = free_port();
+        Self::start_on(dir, free_port())
+    }
+
+    /// Start on `port`.
+    pub fn start_on(dir: &Path, port: u16) -> Self {
         let config = dir.join("mosquitto.conf");
         std::fs::write(
             &config,

@@ -372,7 +372,10 @@ impl Discovery {
             "identifiers": [t.node()],
             "name": t.prefix(),
             "manufacturer": "busbar",
-            "model": format!("Virtual battery of {} packs", t.packs().len()),
+            "model": match t.packs().len() {
+                1 => "Virtual battery, 1 pack".to_string(),
+                n => format!("Virtual battery, {n} packs"),
+            },
             "sw_version": self.version,
         });
         let battery_state = t.battery_state();

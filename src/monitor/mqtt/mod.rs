@@ -422,6 +422,8 @@ impl Publisher {
             Link::Lost => {
                 self.connected = false;
                 self.outbox.clear();
+                // The driver logs the lost connection; a new one starts a new episode.
+                self.dropped = 0;
             }
             Link::HomeAssistantOnline => {
                 self.announced.clear();
