@@ -57,11 +57,16 @@ impl Broker {
 
     /// Start on `port`.
     pub fn start_on(dir: &Path, port: u16) -> Self {
+        Self::start_with(dir, port, &format!("listener {port} 127.0.0.1\n"))
+    }
+
+    /// Start with `listeners` (config lines), waiting for `port` to accept connections.
+    pub fn start_with(dir: &Path, port: u16, listeners: &str) -> Self {
         let config = dir.join("mosquitto.conf");
         std::fs::write(
             &config,
             format!(
-                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n\
+                "{listeners}allow_anonymous true\npersistence false\n\
                  log_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\n"
             ),
         )

@@ -316,15 +316,17 @@ struct Outbox {
 }
 
 impl Outbox {
-    /// Queue `message`; true if it replaced one that was never sent.
+    /// Queue `message`; true if it replaced a different one that was never sent (a message
+    /// lost to a slow broker; the same one again is nothing lost).
     fn push(&mut self, topic: String, message: Queued) -> bool {
-        match self.waiting.insert(topic.clone(), message) {
-            Some(_) => true,
-            None => {
-                self.order.push_back(topic);
-                false
-            }
+        if let Some(waiting) = self.waiting.get_mut(&topic) {
+            let lost = waiting.payload != message.payload;
+            *waiting = message;
+            return lost;
         }
+        self.order.push_back(topic.clone());
+        self.waiting.insert(topic, message);
+        false
     }
 
     fn pop(&mut self) -> Option<(String, Queued)> {
@@ -628,6 +630,10 @@ mod tests {
         assert!(!o.push("a".into(), q("1")));
         assert!(!o.push("b".into(), q("1")));
         assert!(o.push("a".into(), q("2")), "replaced an unsent message");
+        assert!(
+            !o.push("a".into(), q("2")),
+            "the same message again loses nothing"
+        );
         assert_eq!(o.len(), 2);
         let (topic, m) = o.pop().unwrap();
         assert_eq!(
