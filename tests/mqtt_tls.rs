@@ -8,6 +8,7 @@
 mod e2e_support;
 mod mqtt_support;
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -88,6 +89,12 @@ fn certificates(dir: &Path) {
             "san.ext",
         ],
     );
+    // Mosquitto started as root reads its key after dropping to the `mosquitto` user.
+    std::fs::set_permissions(
+        dir.join("server.key"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
 }
 
 #[test]

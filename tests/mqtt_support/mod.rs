@@ -98,6 +98,9 @@ impl Broker {
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            if let Some(Ok(Some(exit))) = self.child.as_mut().map(Child::try_wait) {
+                panic!("mosquitto exited ({exit}):\n{}", self.log());
+            }
             assert!(
                 Instant::now() < deadline,
                 "mosquitto did not listen on {} within 10 s:\n{}",
