@@ -301,7 +301,7 @@ fn a_frozen_busbar_is_declared_offline_by_the_last_will_once_its_keep_alive_runs
         .wait(
             "busbar/status",
             frozen,
-            frozen + KEEP_ALIVE * 2 + Duration::from_secs(5),
+            frozen + KEEP_ALIVE * 2 + Duration::from_secs(7),
             |m| m.payload == "offline",
         )
         .unwrap_or_else(|e| fail(&h, &broker, e));
