@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize, Serializer};
@@ -47,8 +48,11 @@ pub struct MqttConfig {
         serialize_with = "masked_password"
     )]
     pub password: Option<Secret>,
-    /// Topics are `<topic_prefix>/battery/state`, `<topic_prefix>/<pack>/state`, ...
+    /// Topics are `<topic_prefix>/status`, `<topic_prefix>/battery/state`,
+    /// `<topic_prefix>/pack/<name>/state`, ... (`src/monitor/mqtt/mod.rs` has the table).
     pub topic_prefix: String,
+    /// State messages are retained, so a client that subscribes later gets the newest at once.
+    pub retain: bool,
     /// Publish Home Assistant discovery configs.
     pub discovery: bool,
     /// Home Assistant's discovery prefix.
@@ -56,11 +60,15 @@ pub struct MqttConfig {
     /// How often state is published.
     #[serde(with = "humantime_serde")]
     pub interval: Duration,
-    /// MQTT keep-alive; the broker publishes the last-will ("offline") after 1.5 × this.
+    /// MQTT keep-alive. The broker publishes the last-will ("offline") 1.5 × this after busbar
+    /// went quiet (a hung host, a cut cable); at once if busbar's process dies.
     #[serde(with = "humantime_serde")]
     pub keep_alive: Duration,
     /// TLS to the broker (needs busbar built with the `mqtt-tls` feature).
     pub tls: bool,
+    /// With `tls`: the CA certificate(s) (PEM) to trust instead of the system's roots.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for MqttConfig {
@@ -73,11 +81,13 @@ impl Default for MqttConfig {
             username: None,
             password: None,
             topic_prefix: "busbar".into(),
+            retain: true,
             discovery: true,
             discovery_prefix: "homeassistant".into(),
             interval: Duration::from_secs(5),
             keep_alive: Duration::from_secs(30),
             tls: false,
+            ca_file: None,
         }
     }
 }

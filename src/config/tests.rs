@@ -393,3 +393,84 @@ fn the_jk_pb_example_is_valid_without_warnings_and_commented() {
         }
     }
 }
+
+#[test]
+fn mqtt_is_off_by_default_with_home_assistant_defaults() {
+    let c = load(MINIMAL).unwrap().config;
+    assert!(!c.mqtt.enabled);
+    assert_eq!(c.mqtt.port, 1883);
+    assert_eq!(c.mqtt.topic_prefix, "busbar");
+    assert_eq!(c.mqtt.discovery_prefix, "homeassistant");
+    assert!(c.mqtt.discovery && c.mqtt.retain && !c.mqtt.tls);
+    assert_eq!(c.mqtt.interval, Duration::from_secs(5));
+}
+
+#[test]
+fn mqtt_reads_every_key() {
+    let src = format!(
+        "{MINIMAL}\n[mqtt]\nenabled = true\nhost = \"broker.lan\"\nport = 1884\nclient_id = \"bb\"\nusername = \"u\"\npassword = \"p\"\ntopic_prefix = \"home/battery\"\nretain = false\ndiscovery = false\ndiscovery_prefix = \"ha\"\ninterval = \"10s\"\nkeep_alive = \"1m\"\n"
+    );
+    let c = load(&src).unwrap().config;
+    assert!(c.mqtt.enabled && !c.mqtt.retain && !c.mqtt.discovery);
+    assert_eq!(c.mqtt.host, "broker.lan");
+    assert_eq!(c.mqtt.port, 1884);
+    assert_eq!(c.mqtt.topic_prefix, "home/battery");
+    assert_eq!(c.mqtt.password.as_ref().map(|p| p.expose()), Some("p"));
+    assert_eq!(c.mqtt.keep_alive, Duration::from_secs(60));
+    // The password never shows in the effective settings.
+    let shown = c.to_toml();
+    assert!(shown.contains("password = \"***\""), "{shown}");
+}
+
+#[test]
+fn mqtt_enabled_without_a_host_is_refused() {
+    let src = format!("{MINIMAL}\n[mqtt]\nenabled = true\nhost = \"\"\n");
+    assert_eq!(problem(&src).key, "mqtt.host");
+}
+
+#[test]
+fn mqtt_prefixes_with_wildcards_or_slashes_at_the_ends_are_refused() {
+    for (key, value) in [
+        ("topic_prefix", "busbar/#"),
+        ("topic_prefix", "a/+/b"),
+        ("topic_prefix", "/busbar"),
+        ("topic_prefix", "busbar/"),
+        ("topic_prefix", ""),
+        ("discovery_prefix", "homeassistant/"),
+        ("discovery_prefix", "home#"),
+    ] {
+        let src = format!("{MINIMAL}\n[mqtt]\n{key} = \"{value}\"\n");
+        let p = problem(&src);
+        assert_eq!(p.key, format!("mqtt.{key}"), "{value}: {p:?}");
+    }
+    let nested = format!("{MINIMAL}\n[mqtt]\ntopic_prefix = \"home/energy/busbar\"\n");
+    assert!(load(&nested).is_ok());
+}
+
+#[test]
+fn mqtt_client_id_interval_and_keep_alive_have_floors() {
+    for (line, key) in [
+        ("client_id = \"\"", "mqtt.client_id"),
+        ("interval = \"500ms\"", "mqtt.interval"),
+        ("keep_alive = \"2s\"", "mqtt.keep_alive"),
+    ] {
+        let src = format!("{MINIMAL}\n[mqtt]\n{line}\n");
+        assert_eq!(problem(&src).key, key, "{line}");
+    }
+}
+
+#[cfg(not(feature = "mqtt-tls"))]
+#[test]
+fn mqtt_tls_without_the_feature_says_how_to_get_it() {
+    let src = format!("{MINIMAL}\n[mqtt]\ntls = true\n");
+    let p = problem(&src);
+    assert_eq!(p.key, "mqtt.tls");
+    assert!(p.message.contains("--features mqtt-tls"), "{p:?}");
+}
+
+#[test]
+fn the_example_documents_mqtt_and_http() {
+    let c = load(EXAMPLE).unwrap().config;
+    assert_eq!(c.mqtt, crate::config::MqttConfig::default());
+    assert_eq!(c.http, crate::config::HttpConfig::default());
+}

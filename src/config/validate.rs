@@ -45,6 +45,7 @@ pub fn validate(config: &Config) -> Findings {
     packs(config, &mut found);
     bus_timing(config, &mut found);
     core(config, &mut found);
+    mqtt(config, &mut found);
     found
 }
 
@@ -349,5 +350,80 @@ fn packs(config: &Config, found: &mut Findings) {
                 );
             }
         }
+    }
+}
+
+/// Shortest `[mqtt] interval`: state more often than this is noise for a dashboard.
+const MIN_MQTT_INTERVAL: Duration = Duration::from_secs(1);
+/// Shortest `[mqtt] keep_alive` rumqttc accepts.
+const MIN_MQTT_KEEP_ALIVE: Duration = Duration::from_secs(5);
+
+/// `[mqtt]`: checked whether or not it is enabled, so a config is not valid only while MQTT is
+/// switched off.
+fn mqtt(config: &Config, found: &mut Findings) {
+    let m = &config.mqtt;
+    let show = |d: Duration| humantime::format_duration(d).to_string();
+    if m.enabled && m.host.trim().is_empty() {
+        found.error("mqtt.host", "MQTT is enabled but no broker host is set");
+    }
+    if m.client_id.is_empty() {
+        found.error(
+            "mqtt.client_id",
+            "must not be empty (the broker tells clients apart by it)",
+        );
+    }
+    for (key, prefix) in [
+        ("mqtt.topic_prefix", &m.topic_prefix),
+        ("mqtt.discovery_prefix", &m.discovery_prefix),
+    ] {
+        if let Err(why) = topic_prefix(prefix) {
+            found.error(key, format!("\"{prefix}\" {why}"));
+        }
+    }
+    if m.interval < MIN_MQTT_INTERVAL {
+        found.error(
+            "mqtt.interval",
+            format!(
+                "{} is shorter than {}",
+                show(m.interval),
+                show(MIN_MQTT_INTERVAL)
+            ),
+        );
+    }
+    if m.keep_alive < MIN_MQTT_KEEP_ALIVE {
+        found.error(
+            "mqtt.keep_alive",
+            format!(
+                "{} is shorter than {} (the MQTT client's minimum)",
+                show(m.keep_alive),
+                show(MIN_MQTT_KEEP_ALIVE)
+            ),
+        );
+    }
+    if m.tls && !cfg!(feature = "mqtt-tls") {
+        found.error(
+            "mqtt.tls",
+            "this busbar was built without TLS: rebuild with `cargo build --release --features mqtt-tls`, or set tls = false",
+        );
+    }
+    if m.ca_file.is_some() && !m.tls {
+        found.warn("mqtt.ca_file", "ignored: tls is off");
+    }
+}
+
+/// Why `prefix` cannot start MQTT topic names, if it cannot.
+fn topic_prefix(prefix: &str) -> Result<(), &'static str> {
+    if prefix.is_empty() {
+        Err("is empty")
+    } else if prefix.contains(['+', '#']) {
+        Err("contains an MQTT wildcard (+ or #)")
+    } else if prefix.starts_with('/') || prefix.ends_with('/') {
+        Err("must not start or end with /")
+    } else if prefix.contains("//") {
+        Err("contains an empty level (//)")
+    } else if prefix.chars().any(char::is_control) {
+        Err("contains a control character")
+    } else {
+        Ok(())
     }
 }

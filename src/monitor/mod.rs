@@ -7,6 +7,7 @@
 //! take CPU turns from it on the daemon's single-threaded runtime.
 
 pub mod http;
+pub mod mqtt;
 pub mod status;
 
 use std::sync::Arc;
@@ -46,7 +47,10 @@ impl Monitoring {
         } else {
             None
         };
-        let mqtt = config.mqtt.enabled.then(|| config.mqtt.clone());
+        let mqtt = config
+            .mqtt
+            .enabled
+            .then(|| mqtt::Settings::from_config(config));
         if http.is_none() && mqtt.is_none() {
             return None;
         }
@@ -75,10 +79,15 @@ impl Monitoring {
                             }
                         });
                     }
-                    if let Some(_mqtt) = mqtt {
-                        // MQTT is added in src/monitor/mqtt (issue 6).
-                    }
+                    let (quit_tx, quit_rx) = watch::channel(false);
+                    let mqtt = mqtt
+                        .map(|settings| tokio::spawn(mqtt::run(settings, status.clone(), quit_rx)));
                     let _ = stop_rx.await;
+                    // MQTT says goodbye ("offline", DISCONNECT) within mqtt::GOODBYE.
+                    let _ = quit_tx.send(true);
+                    if let Some(task) = mqtt {
+                        let _ = tokio::time::timeout(STOP_GRACE, task).await;
+                    }
                     tasks.abort_all();
                 });
                 let _ = done_tx.send(());
