@@ -114,6 +114,8 @@ pub struct PackSnapshot {
     pub discharge_mosfet: bool,
     /// The balancer is working right now.
     pub balancing: bool,
+    /// Balancing current in mA, where the BMS reports it (jk-pb); + = charging the low cell.
+    pub balance_current_ma: Option<i16>,
     pub alarms: Alarms,
     pub device: DeviceInfo,
     /// The BMS's own settings, where the protocol reports them (jk-pb).
@@ -222,6 +224,8 @@ pub struct PackJson {
     pub cell_max: Option<CellJson>,
     pub cell_delta: f64,
     pub power: f64,
+    /// A, where the BMS reports it (jk-pb).
+    pub balance_current: Option<f64>,
     pub device: DeviceInfo,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bms_settings: Option<BmsSettings>,
@@ -279,6 +283,7 @@ impl From<&PackSnapshot> for PackJson {
             cell_delta: milli(delta_mv.into()),
             // Rounded to 10 mW so the JSON does not show float noise.
             power: (voltage * current * 100.0).round() / 100.0,
+            balance_current: p.balance_current_ma.map(|ma| milli(ma.into())),
             device: p.device.clone(),
             bms_settings: p.bms_settings,
         }

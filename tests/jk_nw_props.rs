@@ -110,6 +110,7 @@ fn reply() -> impl Strategy<Value = NwReply> {
                 charge_mosfet: status_bits & 1 != 0,
                 discharge_mosfet: status_bits & 2 != 0,
                 balancing: status_bits & 4 != 0,
+                balance_current_ma: None,
                 alarms: Alarms::from_bits_truncate(u32::from(alarm_bits)),
                 device: DeviceInfo {
                     software_version: short(&sw),

@@ -343,6 +343,7 @@ impl CellInfo {
             discharge_mosfet: self.discharge_mosfet != 0,
             balancing: self.balancer_state != 0
                 || (layout == Layout::Jk02_32S && self.balancer_working != 0),
+            balance_current_ma: Some(self.balance_current_ma),
             alarms: alarms_from_errors(self.errors),
             ..PackSnapshot::default()
         };
@@ -398,6 +399,7 @@ impl CellInfo {
             errors: errors_from_alarms(p.alarms, layout),
             balancer_state: u8::from(p.balancing),
             balancer_working: u8::from(p.balancing && layout == Layout::Jk02_32S),
+            balance_current_ma: p.balance_current_ma.unwrap_or(0),
             soc_pct: p.soc_pct,
             remaining_mah: p
                 .remaining_capacity_ah
@@ -537,7 +539,11 @@ mod tests {
             let frame = Frame::parse(&bytes).unwrap();
             let back = CellInfo::decode(&frame, None).unwrap();
             assert_eq!(back, info);
-            assert_eq!(back.to_snapshot(), p, "{layout:?}");
+            let expected = PackSnapshot {
+                balance_current_ma: Some(0),
+                ..p.clone()
+            };
+            assert_eq!(back.to_snapshot(), expected, "{layout:?}");
         }
     }
 }

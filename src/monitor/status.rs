@@ -402,6 +402,7 @@ pub(crate) mod fixture {
                 snapshot.cell_voltages_mv[11] = 3470;
                 snapshot.voltage_mv = snapshot.cell_sum_mv();
                 snapshot.balancing = true;
+                snapshot.balance_current_ma = Some(120);
                 // Not blocking: the pack still contributes, the page and metrics show it.
                 snapshot.alarms = Alarms::CELL_VOLTAGE_DIFFERENCE;
             }

@@ -14,7 +14,7 @@
 //! | `busbar_battery_packs` | `state` = online, offline, blocking_charge, blocking_discharge |
 //! | `busbar_battery_alarm` (1 raised) | `level` = alarm, warning; `field` = 0x35A field |
 //! | `busbar_pack_online`, `busbar_pack_last_heard_seconds`, `busbar_pack_{charge,discharge}_limit_amperes` | `pack` |
-//! | `busbar_pack_{voltage,cell_min,cell_max,cell_delta}_volts`, `busbar_pack_{current}_amperes`, `busbar_pack_power_watts`, `busbar_pack_soc_ratio`, `busbar_pack_{charge,discharge}_enabled`, `busbar_pack_balancing`, `busbar_pack_cell_{min,max}_number`, `busbar_pack_mos_temperature_celsius`, `busbar_pack_cycles`, `busbar_pack_{capacity,remaining_capacity}_ampere_hours` | `pack` |
+//! | `busbar_pack_{voltage,cell_min,cell_max,cell_delta}_volts`, `busbar_pack_{current}_amperes`, `busbar_pack_power_watts`, `busbar_pack_soc_ratio`, `busbar_pack_{charge,discharge}_enabled`, `busbar_pack_balancing`, `busbar_pack_balance_current_amperes` (jk-pb), `busbar_pack_cell_{min,max}_number`, `busbar_pack_mos_temperature_celsius`, `busbar_pack_cycles`, `busbar_pack_{capacity,remaining_capacity}_ampere_hours` | `pack` |
 //! | `busbar_pack_temperature_celsius` | `pack`, `sensor` (T1..) |
 //! | `busbar_pack_alarm` (1 raised) | `pack`, `alarm` |
 //! | `busbar_cell_voltage_volts` | `pack`, `cell` (1..) |
@@ -309,6 +309,12 @@ fn packs(b: &mut Builder, status: &Status) {
     let charge_on = per_pack(b, "pack_charge_enabled", "Charge MOSFET on", None);
     let discharge_on = per_pack(b, "pack_discharge_enabled", "Discharge MOSFET on", None);
     let balancing = per_pack(b, "pack_balancing", "Balancer active", None);
+    let balance_current = per_pack(
+        b,
+        "pack_balance_current",
+        "Balancing current (jk-pb BMSs report it)",
+        Some(Unit::Amperes),
+    );
     let cell_min = per_pack(b, "pack_cell_min", "Lowest cell voltage", Some(Unit::Volts));
     let cell_max = per_pack(
         b,
@@ -402,6 +408,9 @@ fn packs(b: &mut Builder, status: &Status) {
             .get_or_create(&label)
             .set(flag(r.discharge_enabled));
         balancing.get_or_create(&label).set(flag(r.balancing));
+        if let Some(a) = r.balance_current {
+            balance_current.get_or_create(&label).set(a);
+        }
         if let Some(c) = r.cell_min {
             cell_min.get_or_create(&label).set(c.voltage);
             cell_min_no.get_or_create(&label).set(c.cell as f64);
