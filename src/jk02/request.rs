@@ -165,26 +165,7 @@ pub fn parse_request(bytes: &[u8]) -> Option<(u8, Register)> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn requests_match_the_documented_bytes() {
-        // jk02.md §2.2, and real bus captures.
-        assert_eq!(
-            request(1, Register::CellInfo),
-            [0x01, 0x10, 0x16, 0x20, 0x00, 0x01, 0x02, 0x00, 0x00, 0xD6, 0xF1]
-        );
-        assert_eq!(
-            request(1, Register::Settings),
-            [0x01, 0x10, 0x16, 0x1E, 0x00, 0x01, 0x02, 0x00, 0x00, 0xD2, 0x2F]
-        );
-        assert_eq!(
-            request(1, Register::DeviceInfo),
-            [0x01, 0x10, 0x16, 0x1C, 0x00, 0x01, 0x02, 0x00, 0x00, 0xD3, 0xCD]
-        );
-        assert_eq!(
-            ack(1, Register::CellInfo),
-            [0x01, 0x10, 0x16, 0x20, 0x00, 0x01, 0x04, 0x4B]
-        );
-    }
+    // The documented request bytes are checked in tests/jk02_vectors.rs.
 
     #[test]
     fn messages_are_recognised_and_told_apart() {
