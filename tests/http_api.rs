@@ -182,3 +182,36 @@ fn a_silent_pack_is_offline_in_the_api_and_in_the_metrics() {
     )
     .is_some_and(|n| n >= 1.0));
 }
+
+/// At most 64 connections are open at once (`MAX_CONNECTIONS` in src/monitor/http): idle or
+/// stalled clients beyond that wait in the backlog, so they cannot grow the daemon's memory;
+/// when one leaves, the next is served. The CAN output never notices.
+#[test]
+fn connections_beyond_the_cap_wait_until_one_closes() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+
+    let (mut h, addr) = started();
+    let mut idle: Vec<TcpStream> = (0..64)
+        .map(|_| TcpStream::connect(addr).expect("connect"))
+        .collect();
+    // Every one of them accepted: each answers a request.
+    for s in idle.iter_mut().take(1) {
+        write!(s, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").expect("write");
+        let mut head = [0u8; 12];
+        s.read_exact(&mut head).expect("an answer");
+        assert_eq!(&head, b"HTTP/1.1 200");
+    }
+    let waiting = std::thread::spawn(move || get(addr, "/api/state").status);
+    // The 65th is not served while the 64 stay open: a "nothing happens" window.
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!waiting.is_finished(), "a 65th connection was served");
+    let during = Instant::now();
+    h.collect_until(during + Duration::from_millis(1200));
+    assert!(
+        h.frames(0x351, during, Instant::now()).len() >= 1,
+        "CAN output went on meanwhile"
+    );
+    idle.pop();
+    assert_eq!(waiting.join().expect("the request thread"), 200);
+}

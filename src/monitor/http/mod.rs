@@ -14,7 +14,9 @@ pub mod metrics;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::State;
@@ -38,6 +40,11 @@ const EVENT_MIN_GAP: Duration = Duration::from_millis(250);
 /// Open event streams at once; more get 503. Each costs a connection and a task; the bound keeps a
 /// runaway dashboard (or an attacker on the LAN) from eating the Pi's memory.
 const MAX_EVENT_STREAMS: usize = 32;
+
+/// Open connections at once; the next one waits in the kernel's backlog until one closes. Each
+/// holds buffers and, when its client stalls, an unsent answer (tens of kB with 16 packs): the
+/// bound keeps the daemon's memory bounded whatever clients do. A browser uses a handful.
+const MAX_CONNECTIONS: usize = 64;
 
 /// Why the HTTP server could not run.
 #[derive(Debug, thiserror::Error)]
@@ -88,9 +95,83 @@ pub async fn serve(
     if let Ok(addr) = listener.local_addr() {
         tracing::info!("status page on http://{addr}/");
     }
+    let listener = Bounded {
+        inner: listener,
+        slots: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
+    };
     axum::serve(listener, router(status))
         .await
         .map_err(HttpError::Serve)
+}
+
+/// A TCP listener that keeps at most [`MAX_CONNECTIONS`] connections open.
+struct Bounded {
+    inner: tokio::net::TcpListener,
+    slots: Arc<Semaphore>,
+}
+
+impl axum::serve::Listener for Bounded {
+    type Io = Counted;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Counted, SocketAddr) {
+        // The semaphore is never closed, so acquiring only ever waits.
+        let Ok(slot) = Arc::clone(&self.slots).acquire_owned().await else {
+            return std::future::pending().await;
+        };
+        let (io, addr) = axum::serve::Listener::accept(&mut self.inner).await;
+        (Counted { io, _slot: slot }, addr)
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+}
+
+/// A connection that gives its slot back when it is dropped.
+struct Counted {
+    io: tokio::net::TcpStream,
+    _slot: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl tokio::io::AsyncRead for Counted {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for Counted {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
 }
 
 fn newest(state: &AppState) -> Option<Arc<Status>> {
