@@ -209,7 +209,7 @@ fn connections_beyond_the_cap_wait_until_one_closes() {
     let during = Instant::now();
     h.collect_until(during + Duration::from_millis(1200));
     assert!(
-        h.frames(0x351, during, Instant::now()).len() >= 1,
+        !h.frames(0x351, during, Instant::now()).is_empty(),
         "CAN output went on meanwhile"
     );
     idle.pop();
