@@ -252,7 +252,7 @@ fn main() {
     let mut stalled_all: Vec<Duration> = latencies_stalled.iter().map(|(d, _)| *d).collect();
     stalled_all.sort();
     println!(
-        "| cut latency with {STALLED_STREAMS} stalled event streams, {STALLED_SCRAPES} stalled /metrics requests and {scrapes} scrapes in a loop, n = {}: p50 / p99 / max | {} / {} / {} | <= 5 ms |",
+        "| cut latency with {STALLED_STREAMS} stalled event-stream requests (at most 8 are served), {STALLED_SCRAPES} stalled /metrics requests and {scrapes} scrapes in a loop, n = {}: p50 / p99 / max | {} / {} / {} | <= 5 ms |",
         stalled_all.len(),
         ms(percentile(&stalled_all, 50.0)),
         ms(percentile(&stalled_all, 99.0)),

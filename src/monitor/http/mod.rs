@@ -37,9 +37,11 @@ const PAGE: &str = include_str!("page.html");
 /// more, and a Pi has better things to do.
 const EVENT_MIN_GAP: Duration = Duration::from_millis(250);
 
-/// Open event streams at once; more get 503. Each costs a connection and a task; the bound keeps a
-/// runaway dashboard (or an attacker on the LAN) from eating the Pi's memory.
-const MAX_EVENT_STREAMS: usize = 32;
+/// Open event streams at once; more get 503 (the page then polls `/api/state`). A client that
+/// stops reading costs what hyper buffers for it before it stops asking the stream for more
+/// (about 400 kB of events), so the bound is what keeps stalled pages (or an attacker on the LAN)
+/// from eating the Pi's memory. A household has a few pages open, not eight.
+const MAX_EVENT_STREAMS: usize = 8;
 
 /// Open connections at once; the next one waits in the kernel's backlog until one closes. Each
 /// holds buffers and, when its client stalls, an unsent answer (tens of kB with 16 packs): the
