@@ -26,7 +26,6 @@ use crate::config::{CanProfile, Config, Protocol};
 use crate::monitor::status::{self, Counters, Inputs};
 use crate::monitor::{Monitoring, Status, StatusReceiver};
 use crate::reader::{spawn_jk_nw_reader, PollSettings, Reading};
-use crate::serial::LinkError;
 use bms_limits::BmsLimitWarnings;
 use events::EventTracker;
 
@@ -44,8 +43,6 @@ const STATUS_EVERY: Duration = Duration::from_millis(250);
 pub enum DaemonError {
     #[error("configuration: {0}")]
     Settings(String),
-    #[error("protocol {0} is not supported by `busbar run` yet")]
-    Unsupported(Protocol),
     #[error("CAN output {interface}: {source}")]
     Can {
         interface: String,
@@ -153,34 +150,14 @@ impl Daemon {
                 biased;
                 () = &mut stop => break,
                 Some(reading) = readings.recv() => {
-                    let at = reading.at.into_std();
-                    let (pack, bad) = (reading.pack, reading.bad_frames);
-                    match reading.outcome {
-                        Ok(snapshot) => {
-                            if let Some(p) = config.packs.get(pack) {
-                                for warning in bms_limits.check(pack, p, snapshot.bms_settings.as_ref()) {
-                                    tracing::warn!("{warning}");
-                                }
-                            }
-                            match battery.accept(pack, at, snapshot) {
-                                Ok(()) => counters.good(pack, bad),
-                                Err(rejected) => {
-                                    let why = rejected.to_string();
-                                    counters.problem(pack, status::Problem::Rejected, bad, why.clone());
-                                    tracker.problem(pack, why);
-                                }
-                            }
-                        }
-                        Err(e) => {
-                            let kind = match &e {
-                                crate::reader::ReadError::Link { source: LinkError::Timeout { .. }, .. } => status::Problem::Timeout,
-                                _ => status::Problem::Link,
-                            };
-                            let why = e.to_string();
-                            counters.problem(pack, kind, bad, why.clone());
-                            tracker.problem(pack, why);
-                        }
-                    }
+                    take_reading(
+                        reading,
+                        &config,
+                        &mut battery,
+                        &mut bms_limits,
+                        &mut counters,
+                        &mut tracker,
+                    );
                 }
                 () = sleep_until_some(deadline) => {}
                 _ = ticks.tick() => {}
@@ -266,6 +243,36 @@ fn jk_pb_buses(config: &Config) -> Vec<(std::path::PathBuf, Vec<BusMember>)> {
         }
     }
     buses
+}
+
+/// Hand one poll's outcome to the core and count it; a problem is remembered for the offline
+/// log line. Only the core decides whether a reading counts (DESIGN.md rule 1).
+fn take_reading(
+    reading: Reading,
+    config: &Config,
+    battery: &mut Battery,
+    bms_limits: &mut BmsLimitWarnings,
+    counters: &mut Counters,
+    tracker: &mut EventTracker,
+) {
+    let (pack, bad) = (reading.pack, reading.bad_frames);
+    let (kind, why) = match reading.outcome {
+        Ok(snapshot) => {
+            if let Some(p) = config.packs.get(pack) {
+                for warning in bms_limits.check(pack, p, snapshot.bms_settings.as_ref()) {
+                    tracing::warn!("{warning}");
+                }
+            }
+            match battery.accept(pack, reading.at.into_std(), snapshot) {
+                Ok(()) => return counters.good(pack, bad),
+                Err(rejected) => (status::Problem::Rejected, rejected.to_string()),
+            }
+        }
+        Err(e) if e.is_link_down() => (status::Problem::Link, e.to_string()),
+        Err(e) => (status::Problem::Timeout, e.to_string()),
+    };
+    counters.problem(pack, kind, bad, why.clone());
+    tracker.problem(pack, why);
 }
 
 /// What one [`send`] did: whether the bus took it, and how many frames that was.
