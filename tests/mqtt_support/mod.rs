@@ -22,6 +22,15 @@ pub fn free_port() -> u16 {
     listener.local_addr().expect("local address").port()
 }
 
+#[path = "../tool_support/mod.rs"]
+mod tool_support;
+
+/// Whether the broker is installed; prints a skip notice when not (or fails on CI, see
+/// `tests/tool_support`). Every test that starts a [`Broker`] asks this first.
+pub fn mosquitto_installed() -> bool {
+    tool_support::find(&[MOSQUITTO, "mosquitto"], "mosquitto").is_some()
+}
+
 fn mosquitto_binary() -> PathBuf {
     if Path::new(MOSQUITTO).exists() {
         return PathBuf::from(MOSQUITTO);
